@@ -1,0 +1,113 @@
+"""Configuration: schema validation with errors that name the offending key, and profiles.
+
+The Snakefile calls :func:`validate_config` before any rule runs.  It validates with
+``snakemake.utils.validate`` (JSON schema, defaults filled in) and, on failure, re-runs the
+schema check with ``jsonschema`` to report every problem as ``config key 'a.b.c': message``.
+"""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SCHEMA_DIR = REPO_ROOT / "workflow" / "schemas"
+MAIN_SCHEMA = SCHEMA_DIR / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """A configuration problem; the message names the config key."""
+
+
+def _key_path(error) -> str:
+    parts = [str(p) for p in error.absolute_path]
+    return ".".join(parts) if parts else "<top level>"
+
+
+def _describe(error) -> str:
+    """One line per schema violation, naming the key."""
+    key = _key_path(error)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
+        names = ", ".join(f"'{k}'" for k in extra)
+        where = f"under '{key}'" if key != "<top level>" else "at the top level"
+        return f"config key {names} {where} is not a known setting (allowed: {', '.join(allowed)})"
+    if error.validator == "required":
+        return f"config key '{key}': {error.message}"
+    return f"config key '{key}': {error.message}"
+
+
+def _load_schema(path: Path = MAIN_SCHEMA) -> dict:
+    with open(path) as fh:
+        return yaml.safe_load(fh)
+
+
+def schema_errors(config: dict, schema_path: Path = MAIN_SCHEMA) -> list[str]:
+    """Every schema violation of ``config`` as a message that names the key."""
+    import jsonschema
+    from referencing import Registry, Resource
+
+    schema = _load_schema(schema_path)
+
+    def retrieve(uri: str):
+        target = (schema_path.parent / uri).resolve()
+        return Resource.from_contents(_load_schema(target))
+
+    registry = Registry(retrieve=retrieve)
+    validator_cls = jsonschema.validators.validator_for(schema)
+    validator = validator_cls(schema, registry=registry)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    messages = []
+    for err in errors:
+        # descend into anyOf/oneOf to the most specific error
+        best = jsonschema.exceptions.best_match([err]) if err.context else err
+        messages.append(_describe(best))
+    return messages
+
+
+def validate_config(config: dict, schema_path: Path = MAIN_SCHEMA) -> dict:
+    """Validate ``config`` (in place: schema defaults are filled in) and return it.
+
+    Raises :class:`ConfigError` listing every bad key.
+    """
+    problems = schema_errors(config, schema_path)
+    if problems:
+        raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(problems))
+    try:
+        from snakemake.utils import validate as sm_validate
+    except ImportError:  # plain library use without snakemake
+        return config
+    try:
+        sm_validate(config, str(schema_path), set_default=True)
+    except Exception as exc:  # noqa: BLE001 - re-raised with our message
+        raise ConfigError(f"invalid configuration: {exc}") from exc
+    check_semantics(config)
+    return config
+
+
+def check_semantics(config: dict) -> None:
+    """Checks a JSON schema cannot express (cross-key consistency)."""
+    profile = config.get("profile")
+    if profile not in config.get("profiles", {}):
+        raise ConfigError(
+            f"config key 'profile': {profile!r} is not one of the defined profiles "
+            f"{sorted(config.get('profiles', {}))}")
+
+
+def profile_settings(config: dict, section: str) -> dict[str, Any]:
+    """The ``section`` settings (e.g. ``"dft"``) of the active profile, as a copy."""
+    prof = config["profiles"][config["profile"]]
+    if section not in prof:
+        raise ConfigError(f"config key 'profiles.{config['profile']}.{section}' is missing")
+    return copy.deepcopy(prof[section])
+
+
+def load_config(path: str | Path, overrides: dict | None = None) -> dict:
+    """Load a YAML config file, apply ``overrides`` (shallow) and validate it."""
+    with open(path) as fh:
+        config = yaml.safe_load(fh) or {}
+    config.update(overrides or {})
+    return validate_config(config)
