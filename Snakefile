@@ -13,6 +13,7 @@ configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/dft.smk"
+include: "workflow/rules/extract.smk"
 
 
 rule all:
