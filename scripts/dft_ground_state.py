@@ -11,7 +11,8 @@ atoms = read(smk.input.structure)
 log.info("ground state of %s (%d atoms), settings %s", smk.input.structure, len(atoms), smk.params.dft)
 summary = run_ground_state(atoms, smk.params.dft, smk.output.gpw, txt=smk.log.gpaw, xc=smk.params.xc,
                            hubbard_u_eV=smk.params.hubbard_u_eV or None,
-                           dipole_correction=smk.params.dipole_correction)
+                           dipole_correction=smk.params.dipole_correction,
+                           cache_dir=smk.params.cache_dir)
 summary["provenance"] = provenance(inputs=[smk.input.structure],
                                    settings={"dft": smk.params.dft, "xc": smk.params.xc})
 write_json(smk.output.summary, summary)

@@ -141,6 +141,8 @@ def write_bands(path: str | os.PathLike, bands: BandStructure) -> None:
 
 def read_bandfile(path: str | os.PathLike) -> BandStructure:
     """Read a normalised band file written by :func:`write_bands`."""
+    import zipfile
+
     path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as data:
@@ -148,7 +150,7 @@ def read_bandfile(path: str | os.PathLike) -> BandStructure:
                 raise ValueError(f"{path}: not an {FORMAT_NAME} file (no 'meta' entry)")
             meta = json.loads(str(data["meta"]))
             arrays = {name: data[name] for name in _ARRAYS if name in data}
-    except (OSError, ValueError, EOFError, KeyError) as exc:
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
         if isinstance(exc, ValueError) and str(exc).startswith(str(path)):
             raise
         raise ValueError(f"{path}: cannot read normalised band file: {exc}") from exc

@@ -81,11 +81,14 @@ def gpaw_parameters(atoms: Atoms, settings: dict[str, Any], xc: str = "PBE",
 def run_ground_state(atoms: Atoms, settings: dict[str, Any], gpw_path: str | os.PathLike,
                      txt: str | os.PathLike | None = "-", xc: str = "PBE",
                      hubbard_u_eV: dict[str, float] | None = None,
-                     dipole_correction: bool | None = None) -> dict[str, Any]:
+                     dipole_correction: bool | None = None,
+                     cache_dir: str | os.PathLike | None = None) -> dict[str, Any]:
     """Self-consistent ground state of ``atoms``; writes the ``.gpw`` restart file.
 
-    If ``gpw_path`` exists already (a converged earlier run with the same inputs) it is
-    reused and nothing is recomputed.  An unconverged SCF raises :class:`SCFNotConverged`.
+    With ``cache_dir``, every converged ``.gpw`` is also kept there under the hash of its
+    inputs (structure + GPAW parameters); a later call with the same inputs (e.g. after the
+    job was killed and Snakemake removed its incomplete outputs) reloads it instead of
+    repeating the SCF.  An unconverged SCF raises :class:`SCFNotConverged`.
 
     Returns a summary: total energy (eV), Fermi level (eV), total and per-atom magnetic
     moments (µB), k-mesh, the number of SCF iterations and the inputs' hash.
@@ -96,17 +99,29 @@ def run_ground_state(atoms: Atoms, settings: dict[str, Any], gpw_path: str | os.
     params = gpaw_parameters(atoms, settings, xc=xc, hubbard_u_eV=hubbard_u_eV,
                              dipole_correction=dipole_correction)
     inputs_hash = hash_object({"atoms": _atoms_fingerprint(atoms), "params": _jsonable(params)})
-    atoms = atoms.copy()
-    calc = GPAW(txt=str(txt) if txt is not None else None, **params)
-    atoms.calc = calc
-    try:
-        energy = atoms.get_potential_energy()
-    except KohnShamConvergenceError as exc:
-        raise SCFNotConverged(f"GPAW SCF did not converge in {settings['maxiter']} iterations "
-                              f"(energy tol {settings['scf_energy_tol_eV']} eV, density tol "
-                              f"{settings['scf_density_tol']}): {exc}") from exc
-    with atomic_path(gpw_path) as tmp:
-        calc.write(str(tmp))
+    cached = Path(cache_dir) / f"gs-{inputs_hash[:20]}.gpw" if cache_dir is not None else None
+    reused = cached is not None and cached.is_file()
+    if reused:
+        calc = GPAW(str(cached), txt=str(txt) if txt is not None else None)
+        energy = calc.get_potential_energy()
+    else:
+        atoms = atoms.copy()
+        calc = GPAW(txt=str(txt) if txt is not None else None, **params)
+        atoms.calc = calc
+        try:
+            energy = atoms.get_potential_energy()
+        except KohnShamConvergenceError as exc:
+            raise SCFNotConverged(f"GPAW SCF did not converge in {settings['maxiter']} iterations "
+                                  f"(energy tol {settings['scf_energy_tol_eV']} eV, density tol "
+                                  f"{settings['scf_density_tol']}): {exc}") from exc
+        if cached is not None:
+            with atomic_path(cached) as tmp:
+                calc.write(str(tmp))
+    if cached is not None:
+        _link_or_copy(cached, gpw_path)
+    else:
+        with atomic_path(gpw_path) as tmp:
+            calc.write(str(tmp))
     magmoms = calc.get_magnetic_moments() if params["spinpol"] else np.zeros(len(atoms))
     return {
         "energy_eV": float(energy),
@@ -114,7 +129,8 @@ def run_ground_state(atoms: Atoms, settings: dict[str, Any], gpw_path: str | os.
         "magmom_total_muB": float(calc.get_magnetic_moment()) if params["spinpol"] else 0.0,
         "magmoms_muB": [float(m) for m in magmoms],
         "kpts_size": list(params["kpts"]["size"]),
-        "scf_iterations": int(calc.get_number_of_iterations()),
+        "scf_iterations": 0 if reused else int(calc.get_number_of_iterations()),
+        "reused_converged_gpw": bool(reused),
         "spin_polarized": bool(params["spinpol"]),
         "inputs_hash": inputs_hash,
         "gpaw_parameters": _jsonable(params),
@@ -188,6 +204,17 @@ def read_gpw_bands(gpw_path: str | os.PathLike) -> BandStructure:
 
 
 # -- helpers ---------------------------------------------------------------------------------
+def _link_or_copy(src: Path, dst: str | os.PathLike) -> None:
+    """Put ``src`` at ``dst`` atomically (hard link where possible, else a copy)."""
+    import shutil
+
+    with atomic_path(dst) as tmp:
+        tmp.unlink()
+        try:
+            os.link(src, tmp)
+        except OSError:
+            shutil.copyfile(src, tmp)
+
 def _path_labels(bandpath) -> list[tuple[int, str]]:
     _, xspecial, labels = bandpath.get_linear_kpoint_axis()
     x, _, _ = bandpath.get_linear_kpoint_axis()

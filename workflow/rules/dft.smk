@@ -20,6 +20,7 @@ rule dft_ground_state:
         xc=config["dft"]["xc"],
         hubbard_u_eV=config["dft"].get("hubbard_u_eV", {}),
         dipole_correction=False,
+        cache_dir=lambda wc: f"{RESULTS}/dft/{wc.system}/{wc.variant}/.scf-cache",
     threads: 1
     resources:
         runtime=lambda wc, attempt: 60 * attempt,

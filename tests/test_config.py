@@ -1,0 +1,77 @@
+"""Configuration schema: the shipped config is valid; broken configs are rejected naming the key."""
+import copy
+
+import pytest
+import yaml
+
+from isingflow.config import ConfigError, validate_config
+from tests.conftest import REPO, run_snakemake
+
+
+@pytest.fixture
+def config():
+    with open(REPO / "config" / "config.yaml") as fh:
+        return yaml.safe_load(fh)
+
+
+def test_shipped_config_is_valid(config):
+    validate_config(copy.deepcopy(config))
+
+
+def _set(cfg, dotted, value):
+    keys = dotted.split(".")
+    node = cfg
+    for k in keys[:-1]:
+        node = node[k]
+    if value is _DELETE:
+        del node[keys[-1]]
+    else:
+        node[keys[-1]] = value
+
+
+_DELETE = object()
+
+BROKEN = [
+    # (dotted key, bad value, text expected in the message)
+    ("profile", "turbo", "profile"),
+    ("profile", 3, "profile"),
+    ("profiles.quick.dft.kpt_density_per_inv_angstrom", -1.0, "profiles.quick.dft.kpt_density_per_inv_angstrom"),
+    ("profiles.quick.dft.kpt_density_per_inv_angstrom", 0, "profiles.quick.dft.kpt_density_per_inv_angstrom"),
+    ("profiles.smoke.dft.mode", "fd", "profiles.smoke.dft.mode"),
+    ("profiles.smoke.dft.maxiter", "many", "profiles.smoke.dft.maxiter"),
+    ("profiles.paper.dft.smearing_eV", _DELETE, "smearing_eV"),
+    ("dft.code", "abinit", "dft.code"),
+    ("dft.monolayer.band_path", "GXYZ", "dft.monolayer.band_path"),
+    ("dft.hubbard_u_eV", {"Cr": -3.0}, "dft.hubbard_u_eV.Cr"),
+    ("dft.kpoints", 12, "'kpoints'"),
+]
+
+
+@pytest.mark.parametrize("key,value,expected", BROKEN, ids=[b[0] + "=" + repr(b[1]) for b in BROKEN])
+def test_broken_config_names_the_key(config, key, value, expected):
+    _set(config, key, value)
+    with pytest.raises(ConfigError) as err:
+        validate_config(config)
+    assert expected in str(err.value)
+
+
+def test_profile_override_selects_settings(config):
+    config["profile"] = "smoke"
+    validate_config(config)
+    from isingflow.config import profile_settings
+
+    assert profile_settings(config, "dft")["kpt_density_per_inv_angstrom"] == \
+        config["profiles"]["smoke"]["dft"]["kpt_density_per_inv_angstrom"]
+
+
+def test_dry_run_rejects_bad_config_before_any_job(tmp_path):
+    proc = run_snakemake(tmp_path, config={"profile": "turbo"}, extra=["-n"], check=False)
+    assert proc.returncode != 0
+    assert "config key 'profile'" in proc.stdout
+    assert not (tmp_path / "results").exists()
+
+
+def test_dry_run_shows_the_dag(tmp_path):
+    proc = run_snakemake(tmp_path, config={"profile": "smoke"}, extra=["-n"])
+    for rule in ("dft_ground_state", "dft_bands", "monolayer_soc"):
+        assert rule in proc.stdout

@@ -1,0 +1,106 @@
+"""Real GPAW runs on the smoke profile: SCF, convergence errors, restart reuse, SOC bands, ΔSOC."""
+import time
+
+import numpy as np
+import pytest
+import yaml
+from ase.build import mx2
+
+from isingflow.dft import read_bands, write_bands
+from isingflow.dft.gpaw_engine import SCFNotConverged, monkhorst_pack_size, run_band_structure, run_ground_state
+from isingflow.extract import fermi_crossing_bands, monolayer_soc_parameters
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def smoke():
+    with open(REPO / "config" / "config.yaml") as fh:
+        return yaml.safe_load(fh)["profiles"]["smoke"]["dft"]
+
+
+def nbse2(magmom=0.0):
+    atoms = mx2("NbSe2", kind="2H", a=3.44, thickness=3.35, vacuum=4.0)
+    atoms.pbc = [True, True, False]
+    atoms.set_initial_magnetic_moments([magmom, 0, 0])
+    return atoms
+
+
+@pytest.fixture(scope="module")
+def ground_state(tmp_path_factory, smoke):
+    d = tmp_path_factory.mktemp("gs")
+    summary = run_ground_state(nbse2(), smoke, d / "gs.gpw", txt=d / "gs.txt", cache_dir=d / "cache")
+    return d, summary
+
+
+def test_kmesh_is_2d(smoke):
+    size = monkhorst_pack_size(nbse2(), 4.0)
+    assert size[2] == 1 and size[0] == size[1] >= 6
+
+
+def test_ground_state_converges(ground_state):
+    d, summary = ground_state
+    assert (d / "gs.gpw").stat().st_size > 1000
+    assert summary["scf_iterations"] > 1 and not summary["reused_converged_gpw"]
+    assert not summary["spin_polarized"] and summary["magmom_total_muB"] == 0.0
+    assert -6.5 < summary["fermi_level_eV"] < -4.5      # NbSe2 work-function scale, vacuum at 0
+    assert len(summary["magmoms_muB"]) == 3
+
+
+def test_converged_gpw_is_reused_not_recomputed(ground_state, smoke, tmp_path):
+    d, first = ground_state
+    t0 = time.perf_counter()
+    again = run_ground_state(nbse2(), smoke, tmp_path / "gs.gpw", txt=tmp_path / "gs.txt", cache_dir=d / "cache")
+    assert again["reused_converged_gpw"] and again["scf_iterations"] == 0
+    assert again["energy_eV"] == pytest.approx(first["energy_eV"], abs=1e-8)
+    assert again["inputs_hash"] == first["inputs_hash"]
+    assert time.perf_counter() - t0 < 60  # generous: a reload, not an SCF
+
+
+def test_unconverged_scf_is_an_error(smoke, tmp_path):
+    bad = dict(smoke, maxiter=2)
+    with pytest.raises(SCFNotConverged, match="did not converge"):
+        run_ground_state(nbse2(), bad, tmp_path / "gs.gpw", txt=tmp_path / "gs.txt")
+    assert not (tmp_path / "gs.gpw").exists()
+
+
+@pytest.fixture(scope="module")
+def bands(ground_state):
+    d, _ = ground_state
+    soc = run_band_structure(d / "gs.gpw", "GMKG", 30, soc=True, txt=d / "soc.txt")
+    nosoc = run_band_structure(d / "gs.gpw", "GMKG", 30, soc=False, txt=d / "nosoc.txt")
+    return soc, nosoc
+
+
+def test_band_structures(bands, tmp_path):
+    soc, nosoc = bands
+    assert nosoc.eigenvalues.shape[:2] == (1, 30) and not nosoc.soc
+    assert soc.eigenvalues.shape == (1, 30, 2 * nosoc.nbands) and soc.soc
+    assert [lab for _, lab in soc.path_labels] == ["G", "M", "K", "G"]
+    # spinor states are normalised: |<σ>| <= 1, and along Γ–K the Nb band is Sz-polarised
+    norm = np.linalg.norm(soc.spin_expectation, axis=-1)
+    assert norm.max() <= 1.0 + 1e-6
+    # exactly one band (Nb d) crosses E_F in 1H-NbSe2
+    assert len(fermi_crossing_bands(nosoc)) == 1
+    write_bands(tmp_path / "b.npz", soc)
+    assert np.allclose(read_bands(tmp_path / "b.npz").spin_expectation, soc.spin_expectation)
+
+
+def test_ising_splitting_at_K_is_nbse2_like(bands):
+    soc, nosoc = bands
+    params = monolayer_soc_parameters(soc, nosoc)
+    # literature (PBE): ≈ 150 meV full splitting of the Nb-d band at K
+    assert 110 < params["ising_splitting_full_K_meV"] < 200
+    assert params["delta_soc_half_K_meV"] == pytest.approx(params["ising_splitting_full_K_meV"] / 2)
+    # Γ-pocket and K-pocket crossings along Γ–K: the splitting grows towards K
+    cross = params["fermi_crossings_G_to_K"]
+    assert len(cross) == 2
+    assert cross[0]["ising_splitting_full_meV"] < cross[1]["ising_splitting_full_meV"]
+
+
+def test_spin_polarised_run(smoke, tmp_path):
+    summary = run_ground_state(nbse2(magmom=1.0), smoke, tmp_path / "gs.gpw", txt=tmp_path / "gs.txt")
+    assert summary["spin_polarized"]
+    b = run_band_structure(tmp_path / "gs.gpw", "GK", 6, soc=False, txt=tmp_path / "b.txt")
+    assert b.nspins == 2
