@@ -46,6 +46,9 @@ def test_ground_state_converges(ground_state):
     assert not summary["spin_polarized"] and summary["magmom_total_muB"] == 0.0
     assert -6.5 < summary["fermi_level_eV"] < -4.5      # NbSe2 work-function scale, vacuum at 0
     assert len(summary["magmoms_muB"]) == 3
+    # symmetric slab, no dipole correction: both vacuum levels agree; PBE work function ~5-6 eV
+    assert summary["vacuum_level_bottom_eV"] == pytest.approx(summary["vacuum_level_top_eV"], abs=0.02)
+    assert 4.5 < summary["work_function_top_eV"] < 6.5
 
 
 def test_converged_gpw_is_reused_not_recomputed(ground_state, smoke, tmp_path):
@@ -81,8 +84,14 @@ def test_band_structures(bands, tmp_path):
     # spinor states are normalised: |<σ>| <= 1, and along Γ–K the Nb band is Sz-polarised
     norm = np.linalg.norm(soc.spin_expectation, axis=-1)
     assert norm.max() <= 1.0 + 1e-6
-    # exactly one band (Nb d) crosses E_F in 1H-NbSe2
-    assert len(fermi_crossing_bands(nosoc)) == 1
+    # exactly one band (Nb d) crosses E_F in 1H-NbSe2, and it lives mostly on Nb
+    crossing = fermi_crossing_bands(nosoc)
+    assert len(crossing) == 1
+    for b in (soc, nosoc):
+        assert b.projections.shape == b.eigenvalues.shape + (3,)
+        np.testing.assert_allclose(b.projections.sum(axis=-1), 1.0, atol=1e-9)
+    assert nosoc.projections[0, :, crossing[0], 0].mean() > 0.6
+    assert nosoc.projections[0, :, 0, 0].mean() < nosoc.projections[0, :, crossing[0], 0].mean()
     write_bands(tmp_path / "b.npz", soc)
     assert np.allclose(read_bands(tmp_path / "b.npz").spin_expectation, soc.spin_expectation)
 

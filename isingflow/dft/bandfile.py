@@ -16,6 +16,8 @@ Conventions
   ⟨σz⟩, between -1 and 1) of each spinor state; present only when ``soc`` is true.
 * ``projections``: ``[spin, k, band, atom]`` weight of each state on each atom (optional).
 * ``magmoms``: ``[atom]`` local moments in µB (optional).
+* ``atom_layers``: ``[atom]`` index of the layer each atom belongs to (0 = bottom; optional),
+  so that ``projections`` can be summed into layer projections.
 * ``vacuum_levels``: electrostatic potential far from the slab on the bottom and top side, eV
   (optional, for band alignment).
 """
@@ -57,6 +59,7 @@ class BandStructure:
     projections: np.ndarray | None = None
     magmoms: np.ndarray | None = None
     vacuum_levels: np.ndarray | None = None
+    atom_layers: list[int] | None = None
     inputs_hash: str | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
     source: str | None = None
@@ -83,6 +86,8 @@ class BandStructure:
         if self.projections is not None and self.projections.shape[:3] != (nspin, nk, nb):
             raise ValueError(f"projections must be [spin, k, band, atom], got {self.projections.shape}")
         self.path_labels = [(int(i), str(s)) for i, s in self.path_labels]
+        if self.atom_layers is not None:
+            self.atom_layers = [int(x) for x in self.atom_layers]
 
     # -- convenience -------------------------------------------------------------------
     @property
@@ -114,6 +119,16 @@ class BandStructure:
         steps = np.linalg.norm(np.diff(kc, axis=0), axis=1)
         return np.concatenate([[0.0], np.cumsum(steps)])
 
+    def layer_projections(self) -> np.ndarray:
+        """Projections summed per layer, ``[spin, k, band, layer]`` (needs ``atom_layers``)."""
+        if self.projections is None or self.atom_layers is None:
+            raise ValueError(f"{self.source}: no projections or no atom_layers in this band file")
+        layers = np.asarray(self.atom_layers, dtype=int)
+        out = np.zeros(self.projections.shape[:3] + (layers.max() + 1,))
+        for layer in range(layers.max() + 1):
+            out[..., layer] = self.projections[..., layers == layer].sum(axis=-1)
+        return out
+
     def label_index(self, label: str) -> list[int]:
         return [i for i, s in self.path_labels if s == label]
 
@@ -127,6 +142,7 @@ def write_bands(path: str | os.PathLike, bands: BandStructure) -> None:
         "code": bands.code,
         "code_version": bands.code_version,
         "symbols": bands.symbols,
+        "atom_layers": bands.atom_layers,
         "path_labels": bands.path_labels,
         "soc": bool(bands.soc),
         "inputs_hash": bands.inputs_hash,
@@ -161,7 +177,7 @@ def read_bandfile(path: str | os.PathLike) -> BandStructure:
             raise ValueError(f"{path}: missing array {required!r}")
     return BandStructure(
         fermi_level=meta["fermi_level"], code=meta["code"], code_version=meta.get("code_version", "unknown"),
-        symbols=meta.get("symbols"), path_labels=meta.get("path_labels", []), soc=meta.get("soc", False),
+        symbols=meta.get("symbols"), atom_layers=meta.get("atom_layers"), path_labels=meta.get("path_labels", []), soc=meta.get("soc", False),
         inputs_hash=meta.get("inputs_hash"), provenance=meta.get("provenance", {}),
         source=meta.get("source") or str(path), **arrays,
     )

@@ -123,7 +123,15 @@ def run_ground_state(atoms: Atoms, settings: dict[str, Any], gpw_path: str | os.
         with atomic_path(gpw_path) as tmp:
             calc.write(str(tmp))
     magmoms = calc.get_magnetic_moments() if params["spinpol"] else np.zeros(len(atoms))
+    z_angstrom, v_planar_eV = planar_average_potential(calc)
+    vac_bottom, vac_top = vacuum_levels(z_angstrom, v_planar_eV, calc.get_atoms().positions[:, 2])
     return {
+        "vacuum_level_bottom_eV": vac_bottom,
+        "vacuum_level_top_eV": vac_top,
+        "work_function_bottom_eV": vac_bottom - float(calc.get_fermi_level()),
+        "work_function_top_eV": vac_top - float(calc.get_fermi_level()),
+        "planar_potential": {"z_angstrom": np.round(z_angstrom, 4).tolist(),
+                             "v_eV": np.round(v_planar_eV, 5).tolist()},
         "energy_eV": float(energy),
         "fermi_level_eV": float(calc.get_fermi_level()),
         "magmom_total_muB": float(calc.get_magnetic_moment()) if params["spinpol"] else 0.0,
@@ -137,6 +145,31 @@ def run_ground_state(atoms: Atoms, settings: dict[str, Any], gpw_path: str | os.
     }
 
 
+def planar_average_potential(calc) -> tuple[np.ndarray, np.ndarray]:
+    """Planar (xy) average of the electrostatic potential along z: (z in Å, V in eV)."""
+    v = np.asarray(calc.get_electrostatic_potential())
+    cell_z = float(calc.get_atoms().cell[2, 2])
+    nz = v.shape[2]
+    return np.arange(nz) * cell_z / nz, v.mean(axis=(0, 1))
+
+
+def vacuum_levels(z_angstrom: np.ndarray, v_eV: np.ndarray, atom_z_angstrom: np.ndarray,
+                  clearance_angstrom: float = 3.0) -> tuple[float, float]:
+    """Vacuum level below and above a slab: the plateau value of the planar potential.
+
+    The plateau is taken as the median of V(z) over the points more than
+    ``clearance_angstrom`` away from every atom on each side (excluding the cell edge,
+    where a zero boundary condition pins V).  With a dipole correction the two differ.
+    """
+    zmin, zmax = atom_z_angstrom.min(), atom_z_angstrom.max()
+    edge = 0.5
+    below = (z_angstrom < zmin - clearance_angstrom) & (z_angstrom > edge)
+    above = (z_angstrom > zmax + clearance_angstrom) & (z_angstrom < z_angstrom[-1] - edge)
+    if not below.any() or not above.any():
+        raise ValueError("vacuum too thin to read the vacuum level: increase vacuum_angstrom")
+    return float(np.median(v_eV[below])), float(np.median(v_eV[above]))
+
+
 def band_path_for(atoms: Atoms, path: str, npoints: int):
     """ASE ``BandPath`` along ``path`` (special-point letters) for the 2D/3D cell of ``atoms``."""
     return atoms.cell.bandpath(path, npoints=npoints, pbc=atoms.pbc)
@@ -145,12 +178,15 @@ def band_path_for(atoms: Atoms, path: str, npoints: int):
 def run_band_structure(gpw_path: str | os.PathLike, path: str, npoints: int,
                        soc: bool, txt: str | os.PathLike | None = "-",
                        magnetisation_theta_phi_deg: tuple[float, float] = (0.0, 0.0),
-                       extra_bands: int = 8) -> BandStructure:
+                       extra_bands: int = 8, projections: bool = True,
+                       atom_layers: list[int] | None = None) -> BandStructure:
     """Non-self-consistent bands along ``path`` on the converged density of ``gpw_path``.
 
     With ``soc`` the spin–orbit eigenstates (``gpaw.spinorbit.soc_eigenstates``) are
     computed, with the magnetisation along (θ, φ) for magnetic systems, and the result carries
-    the per-state spin expectation ⟨σ⟩.  The Fermi level is that of the self-consistent
+    the per-state spin expectation ⟨σ⟩.  With ``projections`` every state carries its weight
+    on every atom; ``atom_layers`` (default: the ``layer`` array of the structure, if any)
+    lets later stages sum them per layer.  The Fermi level is that of the self-consistent
     k-mesh (with SOC applied on that mesh when ``soc`` is true), not of the path.
     """
     from gpaw import GPAW
@@ -169,17 +205,47 @@ def run_band_structure(gpw_path: str | os.PathLike, path: str, npoints: int,
     common = dict(kpoints=bandpath.kpts, cell=np.array(atoms.cell), symbols=atoms.get_chemical_symbols(),
                   positions=atoms.get_positions(), path_labels=labels, code="gpaw",
                   code_version=_gpaw_version(), inputs_hash=_file_hash_short(gpw_path))
+    if atom_layers is None and "layer" in atoms.arrays:
+        atom_layers = atoms.arrays["layer"].tolist()
+    common["atom_layers"] = list(atom_layers) if atom_layers is not None else None
+    nis = [setup.ni for setup in calc.setups]
     if soc:
         soc_path = soc_eigenstates(calc, theta=theta, phi=phi)
         soc_mesh = soc_eigenstates(gs, theta=theta, phi=phi)
         eig = soc_path.eigenvalues()[np.newaxis]
         spins = soc_path.spin_projections()
+        proj = None
+        if projections:
+            proj = np.stack([soc_path.pdos_weights(a, list(range(ni))).sum(axis=-1)
+                             for a, ni in enumerate(nis)], axis=-1)[np.newaxis]
+            proj /= np.maximum(proj.sum(axis=-1, keepdims=True), 1e-30)
         return BandStructure(eigenvalues=eig, fermi_level=float(soc_mesh.fermi_level), soc=True,
-                             spin_expectation=spins, **common)
+                             spin_expectation=spins, projections=proj, **common)
     nspins = calc.get_number_of_spins()
-    eig = np.array([[calc.get_eigenvalues(kpt=k, spin=s) for k in range(len(bandpath.kpts))]
-                    for s in range(nspins)])
-    return BandStructure(eigenvalues=eig, fermi_level=float(gs.get_fermi_level()), soc=False, **common)
+    nk = len(bandpath.kpts)
+    eig = np.array([[calc.get_eigenvalues(kpt=k, spin=s) for k in range(nk)] for s in range(nspins)])
+    proj = _collinear_projections(calc, nspins, nk, len(atoms)) if projections else None
+    return BandStructure(eigenvalues=eig, fermi_level=float(gs.get_fermi_level()), soc=False,
+                         projections=proj, **common)
+
+
+def _collinear_projections(calc, nspins: int, nk: int, natoms: int) -> np.ndarray:
+    """Weight of each collinear Kohn–Sham state on each atom, ``[spin, k, band, atom]``.
+
+    The weights are the squared PAW-projector overlaps Σ_i |⟨p̃_ai|ψ̃_n⟩|² of each atom,
+    normalised to one per state: a robust "which atom/layer does this state live on" measure
+    for LCAO and plane waves alike.
+    """
+    ibzwfs = calc.dft.ibzwfs
+    out = None
+    for wfs in ibzwfs:
+        P = wfs.P_ani
+        w = np.stack([(np.abs(P[a]) ** 2).sum(axis=-1) for a in range(natoms)], axis=-1)
+        if out is None:
+            out = np.zeros((nspins, nk, w.shape[0], natoms))
+        out[wfs.spin, wfs.k] = w
+    out /= np.maximum(out.sum(axis=-1, keepdims=True), 1e-30)
+    return out
 
 
 def read_gpw_bands(gpw_path: str | os.PathLike) -> BandStructure:

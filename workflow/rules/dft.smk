@@ -33,6 +33,7 @@ rule dft_bands:
     """Band structure along the configured path, with (soc) or without (nosoc) spin–orbit."""
     input:
         gpw=rules.dft_ground_state.output.gpw,
+        structure=structure_file,
     output:
         bands=f"{RESULTS}/dft/{{system}}/{{variant}}/bands_{{soc}}.npz",
     wildcard_constraints:
