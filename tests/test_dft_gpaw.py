@@ -91,7 +91,9 @@ def test_band_structures(bands, tmp_path):
         assert b.projections.shape == b.eigenvalues.shape + (3,)
         np.testing.assert_allclose(b.projections.sum(axis=-1), 1.0, atol=1e-9)
     assert nosoc.projections[0, :, crossing[0], 0].mean() > 0.6
-    assert nosoc.projections[0, :, 0, 0].mean() < nosoc.projections[0, :, crossing[0], 0].mean()
+    # and the Se-p valence bands below it live mostly on Se
+    nb_weight = nosoc.projections[0, :, : crossing[0], 0].mean(axis=0)
+    assert nb_weight.min() < 0.3
     write_bands(tmp_path / "b.npz", soc)
     assert np.allclose(read_bands(tmp_path / "b.npz").spin_expectation, soc.spin_expectation)
 
