@@ -12,8 +12,10 @@ configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/structures.smk"
 include: "workflow/rules/dft.smk"
 include: "workflow/rules/extract.smk"
+include: "workflow/rules/model.smk"
 
 
 rule all:

@@ -115,3 +115,28 @@ def test_spin_polarised_run(smoke, tmp_path):
     assert summary["spin_polarized"]
     b = run_band_structure(tmp_path / "gs.gpw", "GK", 6, soc=False, txt=tmp_path / "b.txt")
     assert b.nspins == 2
+
+
+def test_unfolding_2x2_supercell_reproduces_primitive_bands(ground_state, smoke, tmp_path):
+    """A 2×2 NbSe2 supercell unfolded onto the primitive path gives the primitive bands."""
+    d, _ = ground_state
+    prim = run_band_structure(d / "gs.gpw", "GMKG", 10, soc=False, txt=None, projections=False)
+    sup_atoms = nbse2().repeat((2, 2, 1))
+    run_ground_state(sup_atoms, smoke, tmp_path / "sup.gpw", txt=tmp_path / "sup.txt")
+    sup = run_band_structure(tmp_path / "sup.gpw", "GMKG", 10, soc=False, txt=None, projections=False,
+                             supercell_matrix=np.diag([2, 2, 1]), unfold_atoms=list(range(len(sup_atoms))))
+    W = sup.unfold_weights[0]
+    # a perfect supercell: a state belongs to one of the 4 folded primitive k-points (W = 0 or 1);
+    # only states degenerate between folded partners (e.g. the three M points at supercell Γ) mix
+    assert W.min() > -1e-6 and W.max() < 1 + 1e-6
+    assert np.mean((W > 1e-3) & (W < 1 - 1e-3)) < 0.1
+    np.testing.assert_allclose(sup.kpoints, 2 * prim.kpoints, atol=1e-12)
+    assert sup.path_distance()[-1] == pytest.approx(prim.path_distance()[-1], rel=1e-9)
+    for k in range(prim.nkpts):
+        ep = np.sort(prim.eigenvalues[0, k] - prim.fermi_level)
+        es = np.sort(sup.eigenvalues[0, k][W[k] > 0.5] - sup.fermi_level)
+        near = ep[np.abs(ep) < 1.0]
+        # each primitive band within 1 eV of E_F appears among the unfolded states (k-mesh of the
+        # 2×2 SCF differs slightly from the primitive one: 60 meV tolerance)
+        for e in near:
+            assert np.min(np.abs(es - e)) < 0.06

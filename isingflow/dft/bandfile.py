@@ -16,6 +16,12 @@ Conventions
   ⟨σz⟩, between -1 and 1) of each spinor state; present only when ``soc`` is true.
 * ``projections``: ``[spin, k, band, atom]`` weight of each state on each atom (optional).
 * ``magmoms``: ``[atom]`` local moments in µB (optional).
+* ``unfold_weights``: ``[spin, k, band]`` spectral weight of each supercell state at the
+  primitive-cell k-point ``kpoints_primitive[k]`` (band unfolding; optional).  The weights of one
+  state summed over all primitive k-points that fold onto the same supercell k equal its
+  weight on the unfolded sublattice.
+* ``kpoints_primitive``: ``[k, 3]`` fractional k-points in the primitive reciprocal basis of the
+  unfolded path, with ``primitive_cell`` ``[3, 3]`` (Å); ``path_labels`` then refer to it.
 * ``atom_layers``: ``[atom]`` index of the layer each atom belongs to (0 = bottom; optional),
   so that ``projections`` can be summed into layer projections.
 * ``vacuum_levels``: electrostatic potential far from the slab on the bottom and top side, eV
@@ -37,7 +43,8 @@ FORMAT_NAME = "isingflow-bands"
 FORMAT_VERSION = 1
 
 _ARRAYS = ("eigenvalues", "kpoints", "cell", "positions", "weights", "spin_expectation",
-           "projections", "magmoms", "vacuum_levels")
+           "projections", "magmoms", "vacuum_levels", "unfold_weights", "kpoints_primitive",
+           "primitive_cell")
 
 
 @dataclass
@@ -59,6 +66,9 @@ class BandStructure:
     projections: np.ndarray | None = None
     magmoms: np.ndarray | None = None
     vacuum_levels: np.ndarray | None = None
+    unfold_weights: np.ndarray | None = None
+    kpoints_primitive: np.ndarray | None = None
+    primitive_cell: np.ndarray | None = None
     atom_layers: list[int] | None = None
     inputs_hash: str | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
@@ -114,8 +124,11 @@ class BandStructure:
         return self.kpoints @ recip
 
     def path_distance(self) -> np.ndarray:
-        """Cumulative distance along the k-path, 1/Å; jumps between disconnected segments removed."""
-        kc = self.kpoints_cartesian()
+        """Cumulative distance along the k-path, 1/Å (along the primitive path when unfolded)."""
+        if self.kpoints_primitive is not None and self.primitive_cell is not None:
+            kc = self.kpoints_primitive @ (2 * np.pi * np.linalg.inv(self.primitive_cell).T)
+        else:
+            kc = self.kpoints_cartesian()
         steps = np.linalg.norm(np.diff(kc, axis=0), axis=1)
         return np.concatenate([[0.0], np.cumsum(steps)])
 

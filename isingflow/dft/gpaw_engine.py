@@ -179,14 +179,24 @@ def run_band_structure(gpw_path: str | os.PathLike, path: str, npoints: int,
                        soc: bool, txt: str | os.PathLike | None = "-",
                        magnetisation_theta_phi_deg: tuple[float, float] = (0.0, 0.0),
                        extra_bands: int = 8, projections: bool = True,
-                       atom_layers: list[int] | None = None) -> BandStructure:
+                       atom_layers: list[int] | None = None,
+                       supercell_matrix: np.ndarray | None = None,
+                       unfold_atoms: list[int] | None = None) -> BandStructure:
     """Non-self-consistent bands along ``path`` on the converged density of ``gpw_path``.
 
     With ``soc`` the spin–orbit eigenstates (``gpaw.spinorbit.soc_eigenstates``) are
     computed, with the magnetisation along (θ, φ) for magnetic systems, and the result carries
     the per-state spin expectation ⟨σ⟩.  With ``projections`` every state carries its weight
     on every atom; ``atom_layers`` (default: the ``layer`` array of the structure, if any)
-    lets later stages sum them per layer.  The Fermi level is that of the self-consistent
+    lets later stages sum them per layer.
+
+    Band unfolding: with ``supercell_matrix`` M (integer, supercell cell = M · primitive cell)
+    the path is drawn in the *primitive* zone (e.g. the 1×1 NbSe2 zone of a 2×2 NbSe2/CrBr3
+    cell), each primitive k is folded into the supercell zone for the calculation, and every
+    state gets the spectral weight of the primitive k-point it was computed for
+    (``unfold_weights``, LCAO mode, collinear bands).  ``unfold_atoms`` are the atoms of the
+    sublattice that is periodic in the primitive cell (e.g. the NbSe2 atoms); the other atoms
+    are projected out, so a weight near 1 means "a NbSe2 state of this primitive k".  The Fermi level is that of the self-consistent
     k-mesh (with SOC applied on that mesh when ``soc`` is true), not of the path.
     """
     from gpaw import GPAW
@@ -194,15 +204,25 @@ def run_band_structure(gpw_path: str | os.PathLike, path: str, npoints: int,
 
     gs = GPAW(str(gpw_path), txt=None)
     atoms = gs.get_atoms()
-    bandpath = band_path_for(atoms, path, npoints)
     nocc = int(np.ceil(gs.get_number_of_electrons() / 2))
     nbands = nocc + extra_bands
-    calc = gs.fixed_density(kpts=bandpath, symmetry="off", nbands=nbands,
+    unfold = supercell_matrix is not None
+    if unfold:
+        M = np.array(supercell_matrix, dtype=int)
+        primitive_cell = np.linalg.solve(M, np.array(atoms.cell))
+        from ase.cell import Cell
+
+        bandpath = Cell(primitive_cell).bandpath(path, npoints=npoints, pbc=atoms.pbc)
+        kpts_calc = bandpath.kpts @ M.T
+    else:
+        bandpath = band_path_for(atoms, path, npoints)
+        kpts_calc = bandpath
+    calc = gs.fixed_density(kpts=kpts_calc, symmetry="off", nbands=nbands,
                             convergence={"bands": nocc + extra_bands // 2},
                             txt=str(txt) if txt is not None else None)
     labels = _path_labels(bandpath)
     theta, phi = magnetisation_theta_phi_deg
-    common = dict(kpoints=bandpath.kpts, cell=np.array(atoms.cell), symbols=atoms.get_chemical_symbols(),
+    common = dict(kpoints=np.asarray(kpts_calc if unfold else bandpath.kpts), cell=np.array(atoms.cell), symbols=atoms.get_chemical_symbols(),
                   positions=atoms.get_positions(), path_labels=labels, code="gpaw",
                   code_version=_gpaw_version(), inputs_hash=_file_hash_short(gpw_path))
     if atom_layers is None and "layer" in atoms.arrays:
@@ -225,8 +245,94 @@ def run_band_structure(gpw_path: str | os.PathLike, path: str, npoints: int,
     nk = len(bandpath.kpts)
     eig = np.array([[calc.get_eigenvalues(kpt=k, spin=s) for k in range(nk)] for s in range(nspins)])
     proj = _collinear_projections(calc, nspins, nk, len(atoms)) if projections else None
+    if unfold:
+        common.update(unfold_weights=unfold_weights(calc, M, bandpath.kpts, unfold_atoms, nspins),
+                      kpoints_primitive=bandpath.kpts, primitive_cell=primitive_cell)
     return BandStructure(eigenvalues=eig, fermi_level=float(gs.get_fermi_level()), soc=False,
                          projections=proj, **common)
+
+
+def primitive_translations(supercell_matrix: np.ndarray) -> np.ndarray:
+    """The |det M| primitive lattice vectors inside the supercell, as integer primitive coords."""
+    M = np.asarray(supercell_matrix, dtype=int)
+    n = int(round(abs(np.linalg.det(M))))
+    inv = np.linalg.inv(M)
+    span = int(np.abs(M).sum(axis=0).max())
+    found: dict[tuple, np.ndarray] = {}
+    for n1 in range(-span, span + 1):
+        for n2 in range(-span, span + 1):
+            for n3 in range(-span, span + 1) if M[2, 2] != 1 else (0,):
+                t = np.array([n1, n2, n3])
+                frac = np.round((t @ inv) % 1.0, 8) % 1.0
+                found.setdefault(tuple(frac), t)
+    if len(found) != n:
+        raise ValueError(f"supercell matrix {M.tolist()}: found {len(found)} translations, expected {n}")
+    return np.array(list(found.values()))
+
+
+def unfold_weights(calc, supercell_matrix: np.ndarray, kpts_primitive: np.ndarray,
+                   atoms_subset: list[int] | None, nspins: int) -> np.ndarray:
+    """Spectral weight of each supercell state at its primitive k (LCAO; ``[spin, k, band]``).
+
+    W_n(k_p) = (1/N) Σ_T e^{i k_p·T} ⟨ψ_n|T̂|ψ_n⟩ over the N primitive translations T of the
+    supercell, with ψ_n restricted to the orbitals of ``atoms_subset`` (the sublattice that is
+    periodic in the primitive cell).  ⟨ψ|T̂ψ⟩ = C† S(k) D_T, where D_T carries the coefficients of
+    atom a to its image T(a) with the Bloch phase of the supercell vector that wraps it.
+    """
+    wfs_iter = list(calc.dft.ibzwfs)
+    if not hasattr(wfs_iter[0], "C_nM"):
+        raise NotImplementedError("band unfolding is implemented for LCAO mode only")
+    atoms = calc.get_atoms()
+    M = np.asarray(supercell_matrix, dtype=int)
+    subset = np.arange(len(atoms)) if atoms_subset is None else np.asarray(atoms_subset, dtype=int)
+    spos = atoms.get_scaled_positions(wrap=True)
+    nao_a = [setup.nao for setup in calc.setups]
+    offsets = np.concatenate([[0], np.cumsum(nao_a)])
+    translations = primitive_translations(M)
+    inv = np.linalg.inv(M)
+    cell_lengths = np.linalg.norm(np.array(atoms.cell), axis=1)
+    # image of every subset atom under every translation, and the wrapping lattice vector
+    images = []
+    for t in translations:
+        shift = t @ inv                                  # supercell fractional coordinates
+        mapping = []
+        for a in subset:
+            target = spos[a] + shift
+            diff = spos[subset] - target[None, :]
+            wrap = np.round(diff)
+            dist = np.linalg.norm((diff - wrap) * cell_lengths, axis=1)
+            j = int(np.argmin(dist))
+            if dist[j] > 1e-2 or atoms.numbers[subset[j]] != atoms.numbers[a]:
+                raise ValueError(f"atom {a} ({atoms[a].symbol}) has no image under the primitive "
+                                 f"translation {t.tolist()}: the unfold_atoms are not periodic in "
+                                 "the primitive cell")
+            b = int(subset[j])
+            R = -wrap[j]                                 # target = spos[b] + R
+            mapping.append((int(a), b, R))
+        images.append((t, mapping))
+    ibz = calc.get_ibz_k_points()
+    nk = len(ibz)
+    out = None
+    for wfs in wfs_iter:
+        C = np.asarray(wfs.C_nM.data)          # ψ_n = Σ_μ C_nμ Φ_μ,  C* S C^T = 1
+        S = np.asarray(wfs.S_MM.data)
+        kfrac_s = np.asarray(wfs.kpt_c)
+        csub = np.zeros_like(C)
+        for a in subset:
+            csub[:, offsets[a]:offsets[a + 1]] = C[:, offsets[a]:offsets[a + 1]]
+        SC = csub.conj() @ S            # rows: <ψ_sub| S
+        w = np.zeros(C.shape[0], dtype=complex)
+        for t, mapping in images:
+            D = np.zeros_like(C)
+            for a, b, R in mapping:
+                phase = np.exp(-2j * np.pi * kfrac_s @ R)
+                D[:, offsets[b]:offsets[b + 1]] = C[:, offsets[a]:offsets[a + 1]] * phase
+            kp = kpts_primitive[wfs.k]
+            w += np.exp(2j * np.pi * kp @ t) * np.einsum("nm,nm->n", SC, D)
+        if out is None:
+            out = np.zeros((nspins, nk, C.shape[0]))
+        out[wfs.spin, wfs.k] = (w / len(translations)).real
+    return out
 
 
 def _collinear_projections(calc, nspins: int, nk: int, natoms: int) -> np.ndarray:

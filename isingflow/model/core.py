@@ -306,12 +306,10 @@ def solve_reduced(w, delta: float, p: ModelParams, path: str | None = None, tol:
     wf = w.ravel()
     B = p.B
     eta = p.eta
-    if u0 is None:
-        u = fmap(np.zeros(wf.shape + (4,), complex), wf, delta, B, 0.0, [], d2, wk)
-    else:
-        u = np.array(u0, dtype=complex).reshape(wf.shape + (4,))
-    if eta == 0.0 and not flips:
-        return ReducedSolution(u.reshape(shape + (4,)), np.ones(shape, bool), 0)
+    clean = fmap(np.zeros(wf.shape + (4,), complex), wf, delta, B, 0.0, [], d2, wk)
+    if eta == 0.0 and not flips:  # no self-energy: explicit
+        return ReducedSolution(clean.reshape(shape + (4,)), np.ones(shape, bool), 0)
+    u = clean if u0 is None else np.array(u0, dtype=complex).reshape(wf.shape + (4,))
 
     def F(uu, ww):
         return fmap(uu, ww, delta, B, eta, flips, d2, wk)
