@@ -1315,16 +1315,17 @@ def _plan_stack(config, system, spec):
                               f"0..{len(layers) - 2}")
         settings = _structure_settings(config)
         if "distances_angstrom" in ens:
-            dvals = sorted(float(x) for x in ens["distances_angstrom"])
+            dvals = sorted({round(float(x), 9) for x in ens["distances_angstrom"]})
         elif "distance_range_angstrom" in ens:
             lo, hi = (float(x) for x in ens["distance_range_angstrom"])
             if not 0 < lo <= hi:
                 raise ConfigError(f"config key '{_key(system, 'ensemble', 'distance_range_angstrom')}': need "
                                   f"0 < min <= max, got [{lo}, {hi}]")
             nd = int(settings["n_distances"])
-            dvals = [hi] if nd == 1 else sorted(np.linspace(lo, hi, nd).tolist())
+            dvals = [hi] if nd == 1 else sorted({round(x, 9) for x in np.linspace(lo, hi, nd).tolist()})
         else:
             dvals = [distances[interfaces[0]]] if interfaces else []
+        ens_key = ("ensemble", "distances_angstrom" if "distances_angstrom" in ens else "distance_range_angstrom")
         digits = 2
         while len({_fmt(d, digits) for d in dvals}) < len(dvals) and digits < 6:
             digits += 1
@@ -1332,8 +1333,7 @@ def _plan_stack(config, system, spec):
             dist = list(distances)
             for k in interfaces:
                 dist[k] = d
-            atoms0 = _build_stack_checked(config, system, spec, layers, comm, dist,
-                                          ("ensemble", "distance_range_angstrom"))
+            atoms0 = _build_stack_checked(config, system, spec, layers, comm, dist, ens_key)
             try:
                 rs = stacking_registries(atoms0, shifted, grid=int(settings["registry_grid"]),
                                          high_symmetry=bool(settings["high_symmetry_registries"]))
@@ -1436,8 +1436,8 @@ def list_variants(config: Mapping, system: str) -> list[str]:
     return [p.name for p in plans]
 
 
-def build_system(config: Mapping, system: str) -> dict[str, tuple[Any, dict]]:
-    """Build every variant of ``system``.
+def build_system(config: Mapping, system: str, variants: Sequence[str] | None = None) -> dict[str, tuple[Any, dict]]:
+    """Build every variant of ``system`` (or only ``variants``).
 
     Returns
     -------
@@ -1480,6 +1480,8 @@ def build_system(config: Mapping, system: str) -> dict[str, tuple[Any, dict]]:
         base_shift = _registry_shift(config, system, spec, layers, comm, distances)
         base_reg = [float(x) for x in _opt(spec, "base_registry")]
         for plan in plans:
+            if variants is not None and plan.name not in variants:
+                continue
             if plan.role == "base":
                 shifted, shift = base_shift if base_shift else (None, None)
                 atoms, meta = _build_stack_checked(config, system, spec, layers, comm, distances, dist_key, shifted,
@@ -1491,8 +1493,10 @@ def build_system(config: Mapping, system: str) -> dict[str, tuple[Any, dict]]:
             else:
                 reg = plan.registry
                 shifted = [int(i) for i in spec["ensemble"]["shifted_layers"]]
+                ens_key = ("ensemble", "distances_angstrom" if "distances_angstrom" in spec["ensemble"]
+                           else "distance_range_angstrom")
                 atoms, meta = _build_stack_checked(config, system, spec, layers, comm, plan.distances_angstrom,
-                                                   ("ensemble", "distance_range_angstrom"), shifted,
+                                                   ens_key, shifted,
                                                    np.array(reg.shift_angstrom), variant=plan.name, metadata=True)
                 params = {"distances_angstrom": plan.distances_angstrom, "distance_angstrom": plan.distance_angstrom,
                           "registry": {"shifted_layers": shifted, "frac": list(reg.frac),
@@ -1511,7 +1515,7 @@ def build_system(config: Mapping, system: str) -> dict[str, tuple[Any, dict]]:
         size_key = _key(system, "layers")
     else:  # vacancy
         host = spec["host"]
-        hbuilt = build_system(config, host)
+        hbuilt = build_system(config, host, variants=[BASE])
         hatoms, hparams = hbuilt[BASE]
         n, n_key = _vacancy_n(config, system, spec)
         if n * n * len(hatoms) - 1 > max_atoms:
@@ -1631,6 +1635,21 @@ def variant_record(atoms, params: Mapping, files: Mapping[str, str]) -> dict:
     return rec
 
 
+def output_paths(results_dir: str, system: str, variants: Sequence[str]) -> dict[str, Any]:
+    """Files the structures rule of ``system`` writes (relative to the working directory)."""
+    d = f"{results_dir}/structures/{system}"
+    return {"manifest": f"{d}/manifest.json", "extxyz": [f"{d}/{v}.extxyz" for v in variants],
+            "cif": [f"{d}/{v}.cif" for v in variants], "overview": f"{d}/overview.png"}
+
+
+def rule_name(system: str, taken: Iterable[str] = ()) -> str:
+    """A Snakemake rule name for ``system`` (an identifier, unique among ``taken``)."""
+    name = "structures_" + re.sub(r"\W", "_", system)
+    while name in set(taken):
+        name += "_"
+    return name
+
+
 def write_structure(atoms, extxyz_path: str | os.PathLike, cif_path: str | os.PathLike) -> None:
     """Write ``atoms`` as extended XYZ (with ``layer`` and ``initial_magmoms``) and as CIF (pymatgen)."""
     from ase.io import write
@@ -1710,15 +1729,23 @@ def write_system(config: Mapping, system: str, outdir: str | os.PathLike, overvi
                 "variants": [n for n, r in variants.items() if r.get("distance_angstrom") == d]}
         manifest["ensemble"] = ens
     if overview_png:
-        plot_overview(built[BASE][0], overview_png, title=f"{system} ({built[BASE][0].get_chemical_formula()})")
+        vac = built[BASE][1].get("vacancy")
+        plot_overview(built[BASE][0], overview_png, title=f"{system} ({_formula(built[BASE][0].get_chemical_symbols())})",
+                      mark_angstrom=vac["position_angstrom"] if vac else None)
         manifest["overview_png"] = str(overview_png)
     manifest["provenance"] = provenance(inputs=[str(p) for p in registry_files()], settings=manifest["system_config"])
     write_json(outdir / "manifest.json", manifest)
     return manifest
 
 
-def plot_overview(atoms, path: str | os.PathLike, title: str = "") -> None:
-    """Top and side view of ``atoms`` (PNG), atoms coloured by element."""
+def _radii(atoms) -> np.ndarray:
+    from ase.data import covalent_radii
+
+    return covalent_radii[atoms.numbers]
+
+
+def plot_overview(atoms, path: str | os.PathLike, title: str = "", mark_angstrom: Sequence[float] | None = None) -> None:
+    """Top and side view of ``atoms`` (PNG), atoms coloured by element; ``mark_angstrom`` (x, y, z) is circled."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -1730,7 +1757,14 @@ def plot_overview(atoms, path: str | os.PathLike, title: str = "") -> None:
     fig, axes = plt.subplots(1, 2, figsize=(9, 4.5))
     reps = max(1, min(3, int(math.ceil(10.0 / max(np.linalg.norm(atoms.cell[0]), 1e-9)))))
     top = atoms.repeat((reps, reps, 1)) if reps > 1 else atoms
-    plot_atoms(top, axes[0], radii=0.35, rotation="0x,0y,0z", show_unit_cell=0)
+    r = 0.35 * _radii(top)[:, None]
+    lo = (top.positions[:, :2] - r).min(axis=0) - 0.5
+    hi = (top.positions[:, :2] + r).max(axis=0) + 0.5
+    plot_atoms(top, axes[0], radii=0.35, rotation="0x,0y,0z", show_unit_cell=0, bbox=[*lo, *hi])
+    if mark_angstrom is not None:  # image coordinates are x - bbox lower corner
+        axes[0].plot(mark_angstrom[0] - lo[0], mark_angstrom[1] - lo[1], "o", ms=14, mfc="none",
+                     mec="red", mew=2.0, label="vacancy")
+        axes[0].legend(loc="upper right", fontsize=8)
     axes[0].set_title("top view")
     plot_atoms(atoms, axes[1], radii=0.35, rotation="-90x,0y,0z", show_unit_cell=0)
     axes[1].set_title("side view")

@@ -26,13 +26,13 @@ def run_snakemake(workdir: Path, targets=(), config: dict | None = None, configf
     Returns the CompletedProcess (stdout and stderr merged in ``.stdout``).
     """
     cmd = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--cores", str(cores), "--nolock", "--show-failed-logs"]
+           "--cores", str(cores), "--nolock", "--show-failed-logs", *targets, *extra]
+    # --configfile and --config take every following word as a value: they go last
     if configfile is not None:
         cmd += ["--configfile", str(configfile)]
     if config:
         cmd += ["--config"] + [f"{k}={yaml.safe_dump(v, default_flow_style=True).strip().removesuffix('...').strip()}"
                                for k, v in config.items()]
-    cmd += list(extra) + list(targets)
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, timeout=timeout)

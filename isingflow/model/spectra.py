@@ -202,7 +202,8 @@ def peak_and_fwhm(V, G, delta_o: float, window: float = 0.5) -> tuple[float, flo
     Returns
     -------
     (float, float)
-        (V_peak, fwhm); NaN where undefined.
+        (V_peak, fwhm); NaN if the window holds no interior maximum; NaN fwhm if a half-maximum
+        crossing is missing.
     """
     V = np.asarray(V, float)
     G = np.asarray(G, float)
@@ -212,6 +213,8 @@ def peak_and_fwhm(V, G, delta_o: float, window: float = 0.5) -> tuple[float, flo
     if idx.size == 0:
         return math.nan, math.nan
     i0 = idx[np.argmax(G[idx])]
+    if i0 in (idx[0], idx[-1]):  # maximum on the window edge: no coherence peak inside
+        return math.nan, math.nan
     vp, gp = V[i0], G[i0]
     if 0 < i0 < V.size - 1:
         x = V[i0 - 1:i0 + 2]

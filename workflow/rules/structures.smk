@@ -4,10 +4,9 @@
 # Every system is built once here, at DAG-build time (about a second): an unknown material, a
 # strain beyond tolerance, overlapping atoms or a structure too large for the profile stops
 # `snakemake` (also `-n`) with a message naming the config key, before any job runs.  The variant
-# names are therefore known from the configuration alone; later stages fan out over
-#   results/structures/<system>/<variant>.extxyz   (isingflow.structures.list_variants)
-import re as _re
-
+# names are therefore known from the configuration alone: STRUCTURE_VARIANTS[system] (or
+# isingflow.structures.list_variants) lists them; later stages fan out over
+#   results/structures/<system>/<variant>.extxyz
 from isingflow import structures as _structures
 
 try:
@@ -15,36 +14,15 @@ try:
 except ConfigError as _exc:
     raise WorkflowError(str(_exc))
 
-STRUCTURES = f"{RESULTS}/structures"
+STRUCTURE_OUTPUTS = {s: _structures.output_paths(RESULTS, s, v) for s, v in STRUCTURE_VARIANTS.items()}
 
-
-def structure_variants(system):
-    """Variant names of ``system`` (``base`` first)."""
-    return list(STRUCTURE_VARIANTS[system])
-
-
-def structure_outputs(system):
-    d = f"{STRUCTURES}/{system}"
-    variants = STRUCTURE_VARIANTS[system]
-    return {
-        "manifest": f"{d}/manifest.json",
-        "extxyz": [f"{d}/{v}.extxyz" for v in variants],
-        "cif": [f"{d}/{v}.cif" for v in variants],
-        "overview": f"{d}/overview.png",
-    }
-
-
-_structure_rule_names = set()
-for _system in STRUCTURE_VARIANTS:
-    _name = "structures_" + _re.sub(r"\W", "_", _system)
-    while _name in _structure_rule_names:
-        _name += "_"
-    _structure_rule_names.add(_name)
-    _out = structure_outputs(_system)
+_structure_rules = []
+for _system, _out in STRUCTURE_OUTPUTS.items():
+    _structure_rules.append(_structures.rule_name(_system, _structure_rules))
 
     rule:
         name:
-            _name
+            _structure_rules[-1]
         input:
             registry=[str(p) for p in _structures.registry_files()],
         output:
@@ -73,8 +51,7 @@ for _system in STRUCTURE_VARIANTS:
 rule structures:
     """Every structure of `systems:` (extxyz + cif + manifest per system)."""
     input:
-        [f for s in STRUCTURE_VARIANTS for f in [structure_outputs(s)["manifest"], *structure_outputs(s)["extxyz"],
-                                                  *structure_outputs(s)["cif"]]],
+        [f for o in STRUCTURE_OUTPUTS.values() for f in [o["manifest"], *o["extxyz"], *o["cif"]]],
 
 
-ALL_TARGETS.extend([structure_outputs(s)["manifest"] for s in STRUCTURE_VARIANTS])
+ALL_TARGETS.extend([o["manifest"] for o in STRUCTURE_OUTPUTS.values()])
