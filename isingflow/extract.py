@@ -161,6 +161,7 @@ def exchange_splitting(bands: BandStructure, layers: list[int], min_weight: floa
         raise ValueError(f"{bands.source}: λex needs a collinear spin-polarised band structure")
     w = _layer_weight(bands, layers)
     e = bands.eigenvalues - bands.fermi_level
+    kweight = bands.weights if bands.weights is not None else np.ones(bands.nkpts)
     per_k = np.full(bands.nkpts, np.nan)
     num = den = 0.0
     pairs = 0
@@ -175,6 +176,7 @@ def exchange_splitting(bands: BandStructure, layers: list[int], min_weight: floa
         g = 1.0 / (4 * fermi_broadening_eV * np.cosh(np.clip(x, -300, 300) / 2) ** 2)
         if g.sum() > 0:
             per_k[k] = float((g * lam).sum() / g.sum())
+        g = g * kweight[k]
         num += float((g * lam).sum())
         den += float(g.sum())
         pairs += len(lam)
@@ -317,3 +319,31 @@ def interlayer_hopping(bands: BandStructure, band_index_primitive: int, start: s
     kp = bands.kpoints_primitive[idx] @ (2 * np.pi * np.linalg.inv(bands.primitive_cell).T)
     dist = np.linalg.norm(kp - kp[0], axis=1)
     return {"k_distance_inv_angstrom": dist, "t_perp_meV": t_perp, "pair_energy_meV": energy}
+
+
+# ---------------------------------------------------------------------------------------------
+# Heterostructure summary: everything the trilayer, the monolayers and the bilayer give
+# ---------------------------------------------------------------------------------------------
+def layer_moments(magmoms_muB, symbols, atom_layers, element: str, layers: list[int]) -> list[float]:
+    """Local moments (µB) of the atoms of ``element`` in ``layers``."""
+    return [float(m) for m, s, lay in zip(magmoms_muB, symbols, atom_layers) if s == element and lay in layers]
+
+
+def lowest_state_above_ef(bands: BandStructure, layers: list[int], spin: int, min_weight: float = 0.5) -> float:
+    """Energy (eV, relative to E_F) of the lowest empty state with weight > ``min_weight`` on ``layers``."""
+    w = _layer_weight(bands, layers)[spin]
+    e = bands.eigenvalues[spin] - bands.fermi_level
+    sel = (w > min_weight) & (e > 0)
+    if not sel.any():
+        raise PhysicsGateError(f"{bands.source}: no empty state on layers {layers} in spin {spin}")
+    return float(e[sel].min())
+
+
+def hotspot_correlation(t_perp_meV: np.ndarray, delta_soc_meV: np.ndarray) -> float:
+    """Pearson correlation of |t⊥(k)|² and |ΔSOC(k)| over the k-points where both are known."""
+    a = np.asarray(t_perp_meV, dtype=float) ** 2
+    b = np.abs(np.asarray(delta_soc_meV, dtype=float))
+    ok = np.isfinite(a) & np.isfinite(b)
+    if ok.sum() < 3:
+        raise PhysicsGateError("t⊥/ΔSOC correlation: fewer than 3 common k-points")
+    return float(np.corrcoef(a[ok], b[ok])[0, 1])

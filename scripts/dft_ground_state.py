@@ -12,7 +12,8 @@ log.info("ground state of %s (%d atoms), settings %s", smk.input.structure, len(
 summary = run_ground_state(atoms, smk.params.dft, smk.output.gpw, txt=smk.log.gpaw, xc=smk.params.xc,
                            hubbard_u_eV=smk.params.hubbard_u_eV or None,
                            dipole_correction=smk.params.dipole_correction,
-                           cache_dir=smk.params.cache_dir)
+                           cache_dir=smk.params.cache_dir, mesh_bands_path=smk.output.mesh,
+                           atom_layers=atoms.arrays["layer"].tolist() if "layer" in atoms.arrays else None)
 summary["provenance"] = provenance(inputs=[smk.input.structure],
                                    settings={"dft": smk.params.dft, "xc": smk.params.xc})
 write_json(smk.output.summary, summary)

@@ -41,7 +41,7 @@ BROKEN = [
     ("profiles.smoke.dft.maxiter", "many", "profiles.smoke.dft.maxiter"),
     ("profiles.paper.dft.smearing_eV", _DELETE, "smearing_eV"),
     ("dft.code", "abinit", "dft.code"),
-    ("dft.monolayer.band_path", "GXYZ", "dft.monolayer.band_path"),
+    ("dft.band_path", "GXYZ", "dft.band_path"),
     ("dft.hubbard_u_eV", {"Cr": -3.0}, "dft.hubbard_u_eV.Cr"),
     ("dft.kpoints", 12, "'kpoints'"),
 ]

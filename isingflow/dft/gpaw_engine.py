@@ -82,13 +82,19 @@ def run_ground_state(atoms: Atoms, settings: dict[str, Any], gpw_path: str | os.
                      txt: str | os.PathLike | None = "-", xc: str = "PBE",
                      hubbard_u_eV: dict[str, float] | None = None,
                      dipole_correction: bool | None = None,
-                     cache_dir: str | os.PathLike | None = None) -> dict[str, Any]:
+                     cache_dir: str | os.PathLike | None = None,
+                     mesh_bands_path: str | os.PathLike | None = None,
+                     atom_layers: list[int] | None = None) -> dict[str, Any]:
     """Self-consistent ground state of ``atoms``; writes the ``.gpw`` restart file.
 
     With ``cache_dir``, every converged ``.gpw`` is also kept there under the hash of its
     inputs (structure + GPAW parameters); a later call with the same inputs (e.g. after the
     job was killed and Snakemake removed its incomplete outputs) reloads it instead of
     repeating the SCF.  An unconverged SCF raises :class:`SCFNotConverged`.
+
+    With ``mesh_bands_path`` the eigenvalues on the irreducible SCF k-mesh, with their weights
+    and per-atom projections (and ``atom_layers``), are written as a normalised band file: enough
+    for Fermi-surface averages (e.g. λex of every variant of an ensemble) without a band job.
 
     Returns a summary: total energy (eV), Fermi level (eV), total and per-atom magnetic
     moments (µB), k-mesh, the number of SCF iterations and the inputs' hash.
@@ -117,6 +123,10 @@ def run_ground_state(atoms: Atoms, settings: dict[str, Any], gpw_path: str | os.
         if cached is not None:
             with atomic_path(cached) as tmp:
                 calc.write(str(tmp))
+    if mesh_bands_path is not None:
+        from isingflow.dft.bandfile import write_bands
+
+        write_bands(mesh_bands_path, _mesh_bands(calc, atom_layers, inputs_hash, reused))
     if cached is not None:
         _link_or_copy(cached, gpw_path)
     else:
@@ -352,6 +362,24 @@ def _collinear_projections(calc, nspins: int, nk: int, natoms: int) -> np.ndarra
         out[wfs.spin, wfs.k] = w
     out /= np.maximum(out.sum(axis=-1, keepdims=True), 1e-30)
     return out
+
+
+def _mesh_bands(calc, atom_layers, inputs_hash: str, reloaded: bool) -> BandStructure:
+    """Eigenvalues, weights and projections on the SCF's irreducible k-mesh."""
+    if reloaded:  # a reloaded .gpw holds no wave functions: recompute them on the fixed density
+        calc = calc.fixed_density(kpts=calc.get_ibz_k_points(), symmetry="off", txt=None)
+    atoms = calc.get_atoms()
+    ibz = calc.get_ibz_k_points()
+    nspins = calc.get_number_of_spins()
+    eig = np.array([[calc.get_eigenvalues(kpt=k, spin=s) for k in range(len(ibz))] for s in range(nspins)])
+    proj = _collinear_projections(calc, nspins, len(ibz), len(atoms))
+    weights = calc.get_k_point_weights()
+    return BandStructure(eigenvalues=eig, kpoints=ibz, fermi_level=float(calc.get_fermi_level()),
+                         weights=np.asarray(weights), cell=np.array(atoms.cell),
+                         symbols=atoms.get_chemical_symbols(), positions=atoms.get_positions(),
+                         projections=proj, atom_layers=list(atom_layers) if atom_layers is not None else None,
+                         magmoms=calc.get_magnetic_moments() if nspins == 2 else None,
+                         code="gpaw", code_version=_gpaw_version(), inputs_hash=inputs_hash[:16])
 
 
 def read_gpw_bands(gpw_path: str | os.PathLike) -> BandStructure:

@@ -277,14 +277,21 @@ def inv_kernel_const(om: np.ndarray, B, phi_B: float, delta_soc: float, eta: flo
 def linear_kernel(om: np.ndarray, p: ModelParams) -> np.ndarray:
     """Linearised singlet kernel f_s/Δ (Δ → 0) for any field direction, disorder and SOC shape.
 
-    Solves, per frequency, the linearised equations for the anomalous block
-    F_k = f0 + f·σ of every Fermi-surface point (ω̃ = ω + η + Γ_m):
+    Solves, per Matsubara frequency, the linearised equations for the anomalous block
+    F_k = f0 + f·σ at every Fermi-surface point (ω̃ = ω + η + Γ_m):
 
         ω̃ f0 + iB·f − Σ[f0] = iΔ,    ω̃ f + iB f0 − Δ_SOC(k) ẑ×f − Σ[f] = 0,
 
-    where the Born self-energies couple to the half averages F̄_h with
+    with the Born self-energies of the half averages F̄_h (h = sign of Δ_SOC(k))
     Σ = η[(1+r0)/2 F̄_same + (1−r0)/2 F̄_opp] + Σ_a η_a S_a[(1+rm)/2 F̄_same + (1−rm)/2 F̄_opp],
-    S_a = diag(−1, ∓…) flips f0 and f_a.  Returns Re-valued f_s/Δ = Re(−i ⟨f0⟩/Δ) … as complex.
+    where S_a flips the sign of f0 and f_a.  Averaging M_k⁻¹ over each half leaves an 8×8 linear
+    system per frequency.  For constant |Δ_SOC| and in-plane B this reproduces the closed form
+    1/𝒟 of :func:`inv_kernel_const`; it agrees with the 4×4 solver at Δ → 0 in every case.
+
+    Returns
+    -------
+    ndarray (complex)
+        f_s/Δ = −i⟨f0⟩/Δ at each ω (real up to rounding).
     """
     om = np.asarray(om, float)
     dk, wk, hk = p.kpoints()

@@ -119,7 +119,7 @@ def plot_fig3b(path, rows: list[dict], fig3b: dict) -> None:
         axc.plot(phi, bc, color=c, lw=1.4, marker="o", ms=2.5, label=f"easy axis {axis}")
     pad = max(0.05 * (hi - lo), 0.02 * hi)
     axp.set_rlim(max(0.0, lo - 3 * pad), hi + pad)
-    axp.set_title(r"$B_c(\varphi_B)$ ($T_{c0}$)", fontsize=9)
+    axp.set_title(rf"$B_c(\varphi_B)$ ($T_{{c0}}$; radial axis starts at {axp.get_rmin():.2f})", fontsize=9)
     axp.tick_params(labelsize=7)
     axc.set_xlabel(r"field angle $\varphi_B$ from $x$ (deg)")
     axc.set_ylabel(r"in-plane $B_c$ ($T_{c0}$)")

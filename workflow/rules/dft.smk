@@ -1,8 +1,19 @@
 # DFT stage: GPAW ground states and band structures of the structure variants.
+#
+#   results/dft/<system>/<variant>/gs.gpw        converged density (reused, never recomputed)
+#   results/dft/<system>/<variant>/gs.json       energies, Fermi level, moments, vacuum levels
+#   results/dft/<system>/<variant>/mesh.npz      bands on the SCF k-mesh with projections
+#   results/dft/<system>/<variant>/bands_soc.npz / bands_nosoc.npz    path Γ–M–K–Γ
+#   results/dft/<system>/<variant>/bands_unfolded.npz   stacks: unfolded onto the primitive
+#                                                       zone of config dft.unfold_material
 
 
 def structure_file(wildcards):
     return f"{RESULTS}/structures/{wildcards.system}/{wildcards.variant}.extxyz"
+
+
+def manifest_file(wildcards):
+    return f"{RESULTS}/structures/{wildcards.system}/manifest.json"
 
 
 rule dft_ground_state:
@@ -12,6 +23,7 @@ rule dft_ground_state:
     output:
         gpw=f"{RESULTS}/dft/{{system}}/{{variant}}/gs.gpw",
         summary=f"{RESULTS}/dft/{{system}}/{{variant}}/gs.json",
+        mesh=f"{RESULTS}/dft/{{system}}/{{variant}}/mesh.npz",
     log:
         log=f"{LOGS}/dft/{{system}}/{{variant}}/gs.log",
         gpaw=f"{LOGS}/dft/{{system}}/{{variant}}/gs.gpaw.txt",
@@ -23,30 +35,33 @@ rule dft_ground_state:
         cache_dir=lambda wc: f"{RESULTS}/dft/{wc.system}/{wc.variant}/.scf-cache",
     threads: 1
     resources:
-        runtime=lambda wc, attempt: 60 * attempt,
+        runtime=lambda wc, attempt: 120 * attempt,
         mem_mb=lambda wc, attempt: 4000 * attempt,
     script:
         "../../scripts/dft_ground_state.py"
 
 
 rule dft_bands:
-    """Band structure along the configured path, with (soc) or without (nosoc) spin–orbit."""
+    """Band structure along the configured path: with (soc) or without (nosoc) spin–orbit, or
+    (unfolded) collinear bands of a stack unfolded onto the primitive zone of one material."""
     input:
         gpw=rules.dft_ground_state.output.gpw,
         structure=structure_file,
+        manifest=manifest_file,
     output:
-        bands=f"{RESULTS}/dft/{{system}}/{{variant}}/bands_{{soc}}.npz",
+        bands=f"{RESULTS}/dft/{{system}}/{{variant}}/bands_{{kind}}.npz",
     wildcard_constraints:
-        soc="soc|nosoc",
+        kind="soc|nosoc|unfolded",
     log:
-        log=f"{LOGS}/dft/{{system}}/{{variant}}/bands_{{soc}}.log",
-        gpaw=f"{LOGS}/dft/{{system}}/{{variant}}/bands_{{soc}}.gpaw.txt",
+        log=f"{LOGS}/dft/{{system}}/{{variant}}/bands_{{kind}}.log",
+        gpaw=f"{LOGS}/dft/{{system}}/{{variant}}/bands_{{kind}}.gpaw.txt",
     params:
-        path=config["dft"]["monolayer"]["band_path"],
-        npoints=DFT["band_path_points"],
+        path=config["dft"]["band_path"],
+        npoints=lambda wc: DFT["stack_band_path_points" if wc.kind == "unfolded" else "band_path_points"],
+        unfold_material=config["dft"]["unfold_material"],
     threads: 1
     resources:
-        runtime=lambda wc, attempt: 30 * attempt,
+        runtime=lambda wc, attempt: 60 * attempt,
         mem_mb=lambda wc, attempt: 4000 * attempt,
     script:
         "../../scripts/dft_bands.py"

@@ -30,3 +30,59 @@ ALL_TARGETS.extend(
         f"{RESULTS}/figures/nbse2_monolayer_bands.png",
     ]
 )
+
+# --- heterostructure: λex, moments, alignment, spin filter, t⊥(k), ⟨λex⟩ ----------------------
+EXTRACT = config["extract"]
+HET = EXTRACT["heterostructure"]
+HET_ENSEMBLE = [v for v in STRUCTURE_VARIANTS.get(HET, []) if v != "base"]
+
+
+rule extract_heterostructure:
+    """Every DFT-derived number of the paper for the heterostructure, with Fig. 1b/1c/1d."""
+    input:
+        het_gs=f"{RESULTS}/dft/{HET}/base/gs.json",
+        het_mesh=f"{RESULTS}/dft/{HET}/base/mesh.npz",
+        het_unfolded=f"{RESULTS}/dft/{HET}/base/bands_unfolded.npz",
+        het_manifest=f"{RESULTS}/structures/{HET}/manifest.json",
+        bilayer_unfolded=f"{RESULTS}/dft/{EXTRACT['bilayer']}/base/bands_unfolded.npz",
+        sc_gs=f"{RESULTS}/dft/{EXTRACT['monolayer_superconductor']}/base/gs.json",
+        sc_soc=f"{RESULTS}/dft/{EXTRACT['monolayer_superconductor']}/base/bands_soc.npz",
+        sc_nosoc=f"{RESULTS}/dft/{EXTRACT['monolayer_superconductor']}/base/bands_nosoc.npz",
+        mag_gs=f"{RESULTS}/dft/{EXTRACT['monolayer_magnet']}/base/gs.json",
+        mag_bands=f"{RESULTS}/dft/{EXTRACT['monolayer_magnet']}/base/bands_nosoc.npz",
+        ensemble_mesh=[f"{RESULTS}/dft/{HET}/{v}/mesh.npz" for v in HET_ENSEMBLE],
+    output:
+        params=f"{RESULTS}/parameters/{HET}.json",
+        ensemble_csv=f"{RESULTS}/parameters/{HET}_lambda_ex_ensemble.csv",
+        fig1b=report(f"{RESULTS}/figures/fig1b.png", caption="../report/fig1b.rst", category="DFT"),
+        fig1c=report(f"{RESULTS}/figures/fig1c.png", caption="../report/fig1c.rst", category="DFT"),
+        fig1d=report(f"{RESULTS}/figures/fig1d.png", caption="../report/fig1d.rst", category="DFT"),
+        hotspots=report(f"{RESULTS}/figures/hotspots.png", caption="../report/hotspots.rst", category="DFT"),
+    log:
+        f"{LOGS}/extract/{HET}.log",
+    params:
+        extract=EXTRACT,
+        het=HET,
+        bilayer=EXTRACT["bilayer"],
+        ensemble_variants=HET_ENSEMBLE,
+        profile=PROFILE,
+    script:
+        "../../scripts/extract_heterostructure.py"
+
+
+ALL_TARGETS.extend(
+    [
+        f"{RESULTS}/parameters/{HET}.json",
+        f"{RESULTS}/figures/fig1b.png",
+        f"{RESULTS}/figures/fig1c.png",
+        f"{RESULTS}/figures/fig1d.png",
+        f"{RESULTS}/figures/hotspots.png",
+    ]
+)
+
+
+rule extract:
+    """Every extracted parameter file and DFT figure."""
+    input:
+        f"{RESULTS}/parameters/{MONOLAYER}.json",
+        f"{RESULTS}/parameters/{HET}.json",
