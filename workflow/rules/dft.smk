@@ -65,3 +65,33 @@ rule dft_bands:
         mem_mb=lambda wc, attempt: 4000 * attempt,
     script:
         "../../scripts/dft_bands.py"
+
+
+CONVERGENCE_PROFILES = [p for p in ("smoke", "quick", "paper") if p in config["profiles"]]
+
+
+rule convergence_monolayer:
+    """The monolayer chain at one fidelity profile (whatever profile is active), timed."""
+    output:
+        f"{RESULTS}/convergence/{{profile}}.json",
+    log:
+        f"{LOGS}/convergence/{{profile}}.log",
+    params:
+        config=config,
+        material=lambda wc: config["systems"][config["dft"]["monolayer"]["system"]]["material"],
+        workdir=lambda wc: f"{RESULTS}/convergence/{wc.profile}",
+    threads: 1
+    script:
+        "../../scripts/convergence_monolayer.py"
+
+
+rule convergence:
+    """Table of the fidelity profiles: settings, measured cost, change of ΔSOC(K)."""
+    input:
+        [f"{RESULTS}/convergence/{p}.json" for p in CONVERGENCE_PROFILES],
+    output:
+        f"{RESULTS}/convergence/profiles.md",
+    log:
+        f"{LOGS}/convergence/table.log",
+    script:
+        "../../scripts/convergence_table.py"

@@ -86,3 +86,27 @@ rule extract:
     input:
         f"{RESULTS}/parameters/{MONOLAYER}.json",
         f"{RESULTS}/parameters/{HET}.json",
+
+
+VACANCY_SYSTEM = config.get("vacancy", {}).get("system", "NbSe2-VSe")
+
+
+rule summary:
+    """results/summary.md: each number we compute beside the paper's value and the ratio."""
+    input:
+        monolayer=f"{RESULTS}/parameters/{MONOLAYER}.json",
+        heterostructure=f"{RESULTS}/parameters/{HET}.json",
+        vacancy=f"{RESULTS}/parameters/{VACANCY_SYSTEM}.json",
+        peaks=f"{RESULTS}/model/fig2c_peaks.csv",
+        paper_values=os.path.join(workflow.basedir, "workflow", "paper_values.yaml"),
+    output:
+        f"{RESULTS}/summary.md",
+    log:
+        f"{LOGS}/extract/summary.log",
+    params:
+        profile=PROFILE,
+    script:
+        "../../scripts/summary.py"
+
+
+ALL_TARGETS.append(f"{RESULTS}/summary.md")
