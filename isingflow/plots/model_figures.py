@@ -131,3 +131,19 @@ def plot_fig3b(path, rows: list[dict], fig3b: dict) -> None:
                   rf"$r_m = {fig3b['rm']:g}$", fontsize=9)
     fig.tight_layout()
     _save(fig, path)
+
+
+def plot_handoff(rows: list[dict], summary: dict, B_tc: float, B_T: float, path: str | os.PathLike) -> None:
+    """dI/dV of the DFT heterostructure for B ∥ c and B ⊥ c (the DFT → model hand-off)."""
+    fig, ax = plt.subplots(figsize=(5.0, 3.8), dpi=150)
+    for name, color, label in (("par", "tab:blue", r"$B \parallel c$"), ("perp", "tab:red", r"$B \perp c$")):
+        V = np.array([r["V"] for r in rows if r["direction"] == name])
+        G = np.array([r["G"] for r in rows if r["direction"] == name])
+        s = summary[name]
+        ax.plot(V, G, color=color, lw=1.2,
+                label=f"{label}: $\\Delta_o$ = {s['delta_o']:.4f}, FWHM = {s['fwhm']:.4f}")
+    ax.set_xlabel(r"$eV$ ($T_{c0}$)")
+    ax.set_ylabel(r"$dI/dV\,/\,G_N$")
+    ax.set_title(f"DFT hand-off: B = {B_tc:.3g} $T_{{c0}}$ ({B_T:.3g} T)", fontsize=9)
+    ax.legend(fontsize=7)
+    _save(fig, path)

@@ -142,3 +142,29 @@ rule model:
 
 
 ALL_TARGETS.extend(MODEL_OUTPUTS)
+
+
+if MODEL_CFG.get("from_dft", {}).get("enabled", False):
+
+    rule model_dft_handoff:
+        """dI/dV of the DFT heterostructure: B = its ⟨λex⟩-equivalent field (Tc0 units)."""
+        input:
+            het=f"{RESULTS}/parameters/{config['extract']['heterostructure']}.json",
+            monolayer=f"{RESULTS}/parameters/{config['dft']['monolayer']['system']}.json",
+        output:
+            csv=f"{MODEL}/dft_handoff_dIdV.csv",
+            json=f"{MODEL}/dft_handoff.json",
+            figure=report(
+                f"{MODEL_FIGS}/dft_handoff_dIdV.png",
+                caption="../report/model_dft_handoff.rst",
+                category="Model",
+            ),
+        log:
+            f"{LOGS}/model/dft_handoff.log",
+        params:
+            cfg=MODEL_CFG["from_dft"],
+            numerics=MODEL_CFG["numerics"],
+        script:
+            "../../scripts/model_dft_handoff.py"
+
+    ALL_TARGETS.append(f"{MODEL_FIGS}/dft_handoff_dIdV.png")
