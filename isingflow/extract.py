@@ -147,13 +147,15 @@ class ExchangeSplitting:
     pairs: int                    # number of (↑, ↓) pairs used
 
 
-def exchange_splitting(bands: BandStructure, layers: list[int], min_weight: float = 0.5,
-                       window_eV: float = 1.0, fermi_broadening_eV: float = 0.1) -> ExchangeSplitting:
+def exchange_splitting(bands: BandStructure, layers: list[int], min_layer_weight: float = 0.5,
+                       window_eV: float = 1.0, fermi_broadening_eV: float = 0.1,
+                       max_shift_eV: float = 0.4) -> ExchangeSplitting:
     """Exchange splitting of the bands of ``layers`` (e.g. the NbSe2 layers) near E_F.
 
-    For every k, the states with weight > ``min_weight`` on ``layers`` within ``window_eV`` of
-    E_F are sorted in each spin channel; when both channels have the same number of such states
-    they are paired in order and λex = ε↓ − ε↑ for each pair.  The average over the Fermi-level
+    For every k, the states with weight > ``min_layer_weight`` on ``layers`` within ``window_eV`` of
+    E_F are paired between the two spin channels by the assignment that minimises the total
+    |ε↓ − ε↑| (Hungarian algorithm; pairs further apart than ``max_shift_eV`` are dropped, e.g. a
+    state whose partner hybridised with the magnet), and λex = ε↓ − ε↑ for each pair.  The average over the Fermi-level
     states weights each pair by −∂f/∂E at its mean energy (Fermi–Dirac width
     ``fermi_broadening_eV``), i.e. by how much it sits at the Fermi level.
     """
@@ -166,12 +168,22 @@ def exchange_splitting(bands: BandStructure, layers: list[int], min_weight: floa
     num = den = 0.0
     pairs = 0
     nearest: dict[int, float] = {}
+    from scipy.optimize import linear_sum_assignment
+
     for k in range(bands.nkpts):
-        sel = [np.sort(e[s, k][(w[s, k] > min_weight) & (np.abs(e[s, k]) < window_eV)]) for s in (0, 1)]
-        if len(sel[0]) == 0 or len(sel[0]) != len(sel[1]):
+        sel = [np.sort(e[s, k][(w[s, k] > min_layer_weight) & (np.abs(e[s, k]) < window_eV)]) for s in (0, 1)]
+        if len(sel[0]) == 0 or len(sel[1]) == 0:
             continue
-        lam = sel[1] - sel[0]
-        mid = 0.5 * (sel[0] + sel[1])
+        # pair ↑ and ↓ states by the assignment with the smallest total |ε↓ − ε↑| (states whose
+        # partner hybridised with the magnet's bands stay unpaired), keeping pairs < max_shift_eV
+        cost = np.abs(sel[1][None, :] - sel[0][:, None])
+        rows, cols = linear_sum_assignment(cost)
+        keep = cost[rows, cols] < max_shift_eV
+        if not keep.any():
+            continue
+        up, down = sel[0][rows[keep]], sel[1][cols[keep]]
+        lam = down - up
+        mid = 0.5 * (up + down)
         x = mid / fermi_broadening_eV
         g = 1.0 / (4 * fermi_broadening_eV * np.cosh(np.clip(x, -300, 300) / 2) ** 2)
         if g.sum() > 0:
@@ -294,7 +306,8 @@ def interlayer_hopping(bands: BandStructure, band_index_primitive: int, start: s
     ``bands`` is an unfolded (``unfold_weights``) band structure of two identical layers (plus
     possibly a spacer that is projected out); ``band_index_primitive`` is the index of the band
     in the primitive single layer (e.g. the Nb-d band crossing E_F).  At every primitive k the
-    states with unfold weight > ``min_weight`` are sorted and the pair (2n, 2n+1) is taken.  If
+    states are sorted by energy and counted by their cumulative unfold weight; the pair is the
+    states (with weight > ``min_weight``) in the slots 2n and 2n+1 (two layers' copies of band n).  If
     ``delta_soc_meV`` (full Ising splitting along the same k-points) is given, the splitting is
     corrected as t⊥ = √((E_split/2)² − Δ_SOC²) for layers with opposite Ising SOC.
     """
@@ -307,10 +320,16 @@ def interlayer_hopping(bands: BandStructure, band_index_primitive: int, start: s
     t_perp = np.full(len(idx), np.nan)
     energy = np.full(len(idx), np.nan)
     for j, k in enumerate(idx):
-        states = np.sort(e[k][W[k] > min_weight])
-        if len(states) < 2 * n + 2:
+        order = np.argsort(e[k])
+        ek, wk = e[k][order], W[k][order]
+        # the unfolded "slot" of each state: its position in the cumulative spectral weight, so
+        # that a primitive state shared between degenerate folded partners (weights 1/2, 1/3, …)
+        # still counts once
+        slot = np.floor(np.cumsum(wk) - wk / 2 + 1e-9).astype(int)
+        pair = [ek[(slot == m) & (wk > min_weight)] for m in (2 * n, 2 * n + 1)]
+        if len(pair[0]) != 1 or len(pair[1]) != 1:
             continue
-        lo, hi = states[2 * n], states[2 * n + 1]
+        lo, hi = pair[0][0], pair[1][0]
         half = 0.5 * (hi - lo) * 1000
         if delta_soc_meV is not None:
             half = np.sqrt(max(half ** 2 - (0.5 * delta_soc_meV[j]) ** 2, 0.0))

@@ -48,8 +48,25 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 
 
 def write_json(path: str | os.PathLike, data: Any) -> None:
-    """Write ``data`` as indented JSON, atomically."""
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n")
+    """Write ``data`` as indented, strict JSON, atomically (NaN and ±inf become null)."""
+    text = json.dumps(_finite(data), indent=2, sort_keys=False, default=_json_default, allow_nan=False)
+    atomic_write_text(path, text + "\n")
+
+
+def _finite(obj: Any) -> Any:
+    import math
+
+    import numpy as np
+
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _finite(obj.tolist())
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    return obj
 
 
 def _json_default(obj: Any) -> Any:

@@ -71,6 +71,12 @@ def gpaw_parameters(atoms: Atoms, settings: dict[str, Any], xc: str = "PBE",
         params.pop("h")
     else:
         raise ValueError(f"settings['mode']: unknown GPAW mode {mode!r} (lcao or pw)")
+    if params["spinpol"] and settings.get("mixer_beta"):
+        # magnetic metallic slabs: a gentler density mixing (with the magnetisation mixed as
+        # part of the total density, MixerSum) avoids the moment wandering between iterations
+        from gpaw import MixerSum
+
+        params["mixer"] = MixerSum(beta=settings["mixer_beta"], nmaxold=5, weight=50.0)
     if hubbard_u_eV:
         params["setups"] = {el: f":d,{u}" for el, u in hubbard_u_eV.items()}
     if dipole_correction and not all(atoms.pbc):
@@ -215,6 +221,7 @@ def run_band_structure(gpw_path: str | os.PathLike, path: str, npoints: int,
     gs = GPAW(str(gpw_path), txt=None)
     atoms = gs.get_atoms()
     nocc = int(np.ceil(gs.get_number_of_electrons() / 2))
+    extra_bands = max(extra_bands, nocc // 4)   # large cells: empty states up to ~1-2 eV above E_F
     nbands = nocc + extra_bands
     unfold = supercell_matrix is not None
     if unfold:

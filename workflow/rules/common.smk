@@ -22,3 +22,16 @@ ALL_TARGETS = []
 
 def all_targets():
     return list(ALL_TARGETS)
+
+# One software environment for every rule (`snakemake --sdm conda`); relative to workflow/rules/.
+CONDA_ENV = "../envs/isingflow.yaml"
+
+
+def structure_file(wildcards):
+    """The structure file of one variant (input of the DFT rules)."""
+    return f"{RESULTS}/structures/{wildcards.system}/{wildcards.variant}.extxyz"
+
+
+def manifest_file(wildcards):
+    """The manifest of a system (variants, layers, supercell matrices)."""
+    return f"{RESULTS}/structures/{wildcards.system}/manifest.json"

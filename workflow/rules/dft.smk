@@ -8,14 +8,6 @@
 #                                                       zone of config dft.unfold_material
 
 
-def structure_file(wildcards):
-    return f"{RESULTS}/structures/{wildcards.system}/{wildcards.variant}.extxyz"
-
-
-def manifest_file(wildcards):
-    return f"{RESULTS}/structures/{wildcards.system}/manifest.json"
-
-
 rule dft_ground_state:
     """Spin-polarised-capable GPAW SCF; the .gpw restart file is kept and reused."""
     input:
@@ -24,6 +16,8 @@ rule dft_ground_state:
         gpw=f"{RESULTS}/dft/{{system}}/{{variant}}/gs.gpw",
         summary=f"{RESULTS}/dft/{{system}}/{{variant}}/gs.json",
         mesh=f"{RESULTS}/dft/{{system}}/{{variant}}/mesh.npz",
+    conda:
+        CONDA_ENV
     log:
         log=f"{LOGS}/dft/{{system}}/{{variant}}/gs.log",
         gpaw=f"{LOGS}/dft/{{system}}/{{variant}}/gs.gpaw.txt",
@@ -52,6 +46,8 @@ rule dft_bands:
         bands=f"{RESULTS}/dft/{{system}}/{{variant}}/bands_{{kind}}.npz",
     wildcard_constraints:
         kind="soc|nosoc|unfolded",
+    conda:
+        CONDA_ENV
     log:
         log=f"{LOGS}/dft/{{system}}/{{variant}}/bands_{{kind}}.log",
         gpaw=f"{LOGS}/dft/{{system}}/{{variant}}/bands_{{kind}}.gpaw.txt",
@@ -74,6 +70,8 @@ rule convergence_monolayer:
     """The monolayer chain at one fidelity profile (whatever profile is active), timed."""
     output:
         f"{RESULTS}/convergence/{{profile}}.json",
+    conda:
+        CONDA_ENV
     log:
         f"{LOGS}/convergence/{{profile}}.log",
     params:
@@ -91,6 +89,8 @@ rule convergence:
         [f"{RESULTS}/convergence/{p}.json" for p in CONVERGENCE_PROFILES],
     output:
         f"{RESULTS}/convergence/profiles.md",
+    conda:
+        CONDA_ENV
     log:
         f"{LOGS}/convergence/table.log",
     script:

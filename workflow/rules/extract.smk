@@ -15,6 +15,8 @@ rule monolayer_soc:
             caption="../report/monolayer_bands.rst",
             category="DFT",
         ),
+    conda:
+        CONDA_ENV
     log:
         f"{LOGS}/extract/{MONOLAYER}_soc.log",
     params:
@@ -58,6 +60,8 @@ rule extract_heterostructure:
         fig1c=report(f"{RESULTS}/figures/fig1c.png", caption="../report/fig1c.rst", category="DFT"),
         fig1d=report(f"{RESULTS}/figures/fig1d.png", caption="../report/fig1d.rst", category="DFT"),
         hotspots=report(f"{RESULTS}/figures/hotspots.png", caption="../report/hotspots.rst", category="DFT"),
+    conda:
+        CONDA_ENV
     log:
         f"{LOGS}/extract/{HET}.log",
     params:
@@ -101,6 +105,8 @@ rule summary:
         paper_values=os.path.join(workflow.basedir, "workflow", "paper_values.yaml"),
     output:
         f"{RESULTS}/summary.md",
+    conda:
+        CONDA_ENV
     log:
         f"{LOGS}/extract/summary.log",
     params:

@@ -28,6 +28,8 @@ rule model_fig2:
         dIdV=f"{MODEL}/fig2_dIdV.csv",
         peaks=f"{MODEL}/fig2c_peaks.csv",
         order_parameter=f"{MODEL}/fig2_order_parameter.csv",
+    conda:
+        CONDA_ENV
     log:
         f"{LOGS}/model/fig2.log",
     params:
@@ -45,6 +47,8 @@ rule model_fig3b:
     """In-plane critical field B_c(φ_B) for defect moments along x, y, z (Fig. 3b)."""
     output:
         bc=f"{MODEL}/fig3b_Bc.csv",
+    conda:
+        CONDA_ENV
     log:
         f"{LOGS}/model/fig3b.log",
     params:
@@ -66,6 +70,8 @@ rule model_table1:
     output:
         csv=f"{MODEL}/table1_scaling.csv",
         md=report(f"{MODEL_FIGS}/table1.md", caption="../report/model_table1.rst", category="Model"),
+    conda:
+        CONDA_ENV
     log:
         f"{LOGS}/model/table1.log",
     params:
@@ -83,6 +89,8 @@ rule model_hysteresis:
     """Defect-moment flop temperature versus anisotropy energy (§5)."""
     output:
         csv=f"{MODEL}/hysteresis.csv",
+    conda:
+        CONDA_ENV
     log:
         f"{LOGS}/model/hysteresis.log",
     params:
@@ -105,6 +113,8 @@ rule model_plot_fig2:
         a=report(f"{MODEL_FIGS}/fig2a.png", caption="../report/model_fig2.rst", category="Model"),
         b=report(f"{MODEL_FIGS}/fig2b.png", caption="../report/model_fig2.rst", category="Model"),
         c=report(f"{MODEL_FIGS}/fig2c.png", caption="../report/model_fig2c.rst", category="Model"),
+    conda:
+        CONDA_ENV
     log:
         f"{LOGS}/model/plot_fig2.log",
     params:
@@ -123,6 +133,8 @@ rule model_plot_fig3b:
         bc=f"{MODEL}/fig3b_Bc.csv",
     output:
         png=report(f"{MODEL_FIGS}/fig3b.png", caption="../report/model_fig3b.rst", category="Model"),
+    conda:
+        CONDA_ENV
     log:
         f"{LOGS}/model/plot_fig3b.log",
     params:
@@ -159,6 +171,8 @@ if MODEL_CFG.get("from_dft", {}).get("enabled", False):
                 caption="../report/model_dft_handoff.rst",
                 category="Model",
             ),
+        conda:
+            CONDA_ENV
         log:
             f"{LOGS}/model/dft_handoff.log",
         params:

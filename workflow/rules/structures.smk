@@ -35,6 +35,8 @@ for _system, _out in STRUCTURE_OUTPUTS.items():
                 category="Structures",
                 subcategory=_system,
             ),
+        conda:
+            CONDA_ENV
         log:
             f"{LOGS}/structures/{_system}.log",
         params:
