@@ -52,7 +52,10 @@ rule extract_heterostructure:
         sc_nosoc=f"{RESULTS}/dft/{EXTRACT['monolayer_superconductor']}/base/bands_nosoc.npz",
         mag_gs=f"{RESULTS}/dft/{EXTRACT['monolayer_magnet']}/base/gs.json",
         mag_bands=f"{RESULTS}/dft/{EXTRACT['monolayer_magnet']}/base/bands_nosoc.npz",
-        ensemble_mesh=[f"{RESULTS}/dft/{HET}/{v}/mesh.npz" for v in HET_ENSEMBLE],
+        ensemble_mesh=[
+            f"{RESULTS}/dft/{HET}/{STRUCTURE_DUPLICATES.get(HET, {}).get(v, v)}/mesh.npz"
+            for v in HET_ENSEMBLE
+        ],
     output:
         params=f"{RESULTS}/parameters/{HET}.json",
         ensemble_csv=f"{RESULTS}/parameters/{HET}_lambda_ex_ensemble.csv",

@@ -10,9 +10,16 @@
 from isingflow import structures as _structures
 
 try:
-    STRUCTURE_VARIANTS = _structures.validate_systems(config)
+    _built = {s: _structures.build_system(config, s) for s in _structures.list_systems(config)}
 except ConfigError as _exc:
     raise WorkflowError(str(_exc))
+STRUCTURE_VARIANTS = {s: list(b) for s, b in _built.items()}
+# variants that are the very same structure as another one (e.g. the ensemble member that equals
+# `base`): later stages reuse that variant's DFT instead of computing it twice
+STRUCTURE_DUPLICATES = {
+    s: {v: p["same_structure_as"] for v, (_atoms, p) in b.items() if p.get("same_structure_as")}
+    for s, b in _built.items()
+}
 
 STRUCTURE_OUTPUTS = {s: _structures.output_paths(RESULTS, s, v) for s, v in STRUCTURE_VARIANTS.items()}
 
