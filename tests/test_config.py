@@ -44,6 +44,21 @@ BROKEN = [
     ("dft.band_path", "GXYZ", "dft.band_path"),
     ("dft.hubbard_u_eV", {"Cr": -3.0}, "dft.hubbard_u_eV.Cr"),
     ("dft.kpoints", 12, "'kpoints'"),
+    ("dft.xc", "B3LYP", "dft.xc"),
+    ("dft.unfold_material", 3.0, "dft.unfold_material"),
+    ("model.fig2.T", -0.5, "model.fig2.T"),
+    ("model.fig2.soc", "rashba", "model.fig2.soc"),
+    ("model.fig2.B", "0.45", "model.fig2.B"),
+    ("model.fig2.gamma0", 0, "model.fig2.gamma0"),
+    ("model.fig3b", _DELETE, "fig3b"),
+    ("model.from_dft.enabled", "yes", "model.from_dft.enabled"),
+    ("extract.lambda_ex.window_eV", -1, "extract.lambda_ex.window_eV"),
+    ("extract.field.convention", "third", "extract.field.convention"),
+    ("extract.superconductor_layers", [], "extract.superconductor_layers"),
+    ("extract.spin_filter.n_layers", [0], "extract.spin_filter.n_layers.0"),
+    ("profiles.quick.structures.vacancy_supercell", 0, "profiles.quick.structures.vacancy_supercell"),
+    ("profiles.smoke.dft.vacuum_angstrom", 0.5, "profiles.smoke.dft.vacuum_angstrom"),
+    ("systems.NbSe2-1L.kind", "nanotube", "systems.NbSe2-1L"),
 ]
 
 
@@ -75,3 +90,30 @@ def test_dry_run_shows_the_dag(tmp_path):
     proc = run_snakemake(tmp_path, config={"profile": "smoke"}, extra=["-n"])
     for rule in ("dft_ground_state", "dft_bands", "monolayer_soc"):
         assert rule in proc.stdout
+
+
+# Problems only the structure builder can see (known materials, strains): `snakemake -n` must stop
+# before any job with the key named.
+SEMANTIC = [
+    ({"systems": {"NbSe2-1L": {"kind": "monolayer", "material": "NbSe3"}}}, "systems.NbSe2-1L.material"),
+    ({"systems": {"NbSe2-CrBr3-NbSe2": {"max_strain_percent": 2.0}}}, "NbSe2-CrBr3-NbSe2"),
+]
+
+
+@pytest.mark.parametrize("override,expected", SEMANTIC, ids=["unknown-material", "impossible-strain"])
+def test_dry_run_rejects_semantic_errors(tmp_path, override, expected):
+    with open(REPO / "config" / "config.yaml") as fh:
+        config = yaml.safe_load(fh)
+    for system, patch in override["systems"].items():
+        config["systems"][system].update(patch)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(config))
+    proc = run_snakemake(tmp_path, configfile=bad, extra=["-n"], check=False)
+    assert proc.returncode != 0
+    assert expected in proc.stdout
+    assert not (tmp_path / "results").exists()
+
+
+def test_missing_config_file_is_named(tmp_path):
+    proc = run_snakemake(tmp_path, configfile=tmp_path / "nope.yaml", extra=["-n"], check=False)
+    assert proc.returncode != 0 and "nope.yaml" in proc.stdout
