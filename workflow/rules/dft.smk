@@ -95,3 +95,36 @@ rule convergence:
         f"{LOGS}/convergence/table.log",
     script:
         "../../scripts/convergence_table.py"
+
+
+rule hpc_inputs_one:
+    """Complete VASP or QE inputs (SCF, bands, bands with SOC) of one variant, for HPC users."""
+    input:
+        structure=structure_file,
+    output:
+        folder=directory(f"{RESULTS}/hpc/{{code}}/{{system}}/{{variant}}/inputs"),
+    wildcard_constraints:
+        code="vasp|qe",
+    conda:
+        CONDA_ENV
+    log:
+        f"{LOGS}/hpc/{{code}}/{{system}}/{{variant}}.log",
+    params:
+        dft=DFT,
+        xc=config["dft"]["xc"],
+        hubbard_u_eV=config["dft"].get("hubbard_u_eV", {}),
+        code_cfg=lambda wc: config["dft"][wc.code],
+        band_path=config["dft"]["band_path"],
+        npoints=DFT["band_path_points"],
+    script:
+        "../../scripts/hpc_inputs.py"
+
+
+rule hpc_inputs:
+    """VASP and Quantum ESPRESSO inputs for every system of dft.hpc_systems (base variant)."""
+    input:
+        [
+            f"{RESULTS}/hpc/{code}/{system}/base/inputs"
+            for code in ("vasp", "qe")
+            for system in config["dft"].get("hpc_systems", [])
+        ],
