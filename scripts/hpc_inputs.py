@@ -34,8 +34,8 @@ else:
 outdir = Path(smk.output.folder)
 written = []
 for step, extra in (("scf", {"calculation": "scf", "soc": False}),
-                    ("bands", {"calculation": "bands", "soc": False, "kpath": path.kpts, "kpath_labels": labels}),
-                    ("bands_soc", {"calculation": "bands", "soc": True, "kpath": path.kpts, "kpath_labels": labels})):
+                    ("bands", {"calculation": "bands", "soc": False, "kpath": {"kpts": path.kpts.tolist(), "labels": labels}}),
+                    ("bands_soc", {"calculation": "bands", "soc": True, "kpath": {"kpts": path.kpts.tolist(), "labels": labels}})):
     files = writer(atoms, outdir / step, {**common, **extra})
     written += [str(f) for f in files]
     log.info("%s %s: %s", code, step, ", ".join(os.path.basename(str(f)) for f in files))

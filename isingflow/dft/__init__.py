@@ -37,27 +37,39 @@ def read_bands(path: str | os.PathLike, code: str | None = None) -> BandStructur
     raise ValueError(f"{path}: unknown code {code!r} (expected isingflow, gpaw, vasp or qe)")
 
 
-def guess_code(path: Path) -> str:
-    """Guess which code wrote ``path`` from its name and first bytes."""
+_VASP_PREFIXES = ("vasprun", "outcar", "eigenval", "procar")
+
+
+def _looks_like(path: Path) -> str | None:
+    """'vasp', 'qe' or None from a file's name and first bytes."""
     name = path.name.lower()
+    if name.startswith(_VASP_PREFIXES):
+        return "vasp"
+    try:
+        head = path.read_bytes()[:8192].decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    if "<modeling>" in head or "vasp." in head or "POTCAR:" in head:
+        return "vasp"
+    if "qes:espresso" in head or "Program PWSCF" in head or "PWSCF" in head or "<Root>" in head and "PROJECTIONS" in head:
+        return "qe"
+    return None
+
+
+def guess_code(path: Path) -> str:
+    """Guess which code wrote ``path`` (a file or a folder) from names and first bytes."""
     if path.is_dir():
-        entries = {p.name for p in path.iterdir()}
-        if entries & {"vasprun.xml", "OUTCAR", "EIGENVAL"}:
-            return "vasp"
-        if "data-file-schema.xml" in entries or any(e.endswith(".xml") for e in entries):
-            return "qe"
-        raise ValueError(f"{path}: cannot tell which code wrote this folder")
+        found = {_looks_like(p) for p in sorted(path.iterdir()) if p.is_file()}
+        for code in ("vasp", "qe"):
+            if code in found:
+                return code
+        raise ValueError(f"{path}: cannot tell which code wrote this folder (no VASP or QE output found)")
+    name = path.name.lower()
     if name.endswith(".npz"):
         return "isingflow"
     if name.endswith(".gpw"):
         return "gpaw"
-    if "vasprun" in name or name.startswith(("outcar", "eigenval", "procar")):
-        return "vasp"
-    head = path.read_bytes()[:4096].decode("utf-8", errors="replace")
-    if "<modeling>" in head or "vasp" in head.lower()[:2000] and "<?xml" in head:
-        return "vasp"
-    if "qes:espresso" in head or "Program PWSCF" in head or "PWSCF" in head:
-        return "qe"
-    if "vasp." in head or "POTCAR:" in head:
-        return "vasp"
-    raise ValueError(f"{path}: cannot tell which DFT code wrote this file; pass code=...")
+    code = _looks_like(path)
+    if code is None:
+        raise ValueError(f"{path}: cannot tell which DFT code wrote this file; pass code=...")
+    return code

@@ -11,10 +11,10 @@ import os
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
-from ase.data import atomic_numbers, chemical_symbols
+from ase.data import atomic_numbers
 
 #: a float as Fortran prints it: ``-12.3456``, ``1.0E-05``, ``0.5000-0.2500`` (run together)
 FLOAT_RE = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eEdD][-+]?\d+)?")
@@ -42,7 +42,7 @@ def read_text(path: str | os.PathLike, kind: str) -> str:
         raise BadOutputError(path, f"no such {kind} file")
     raw = path.read_bytes()
     if not raw.strip():
-        raise BadOutputError(path, f"empty file (expected a {kind})")
+        raise BadOutputError(path, f"empty file (no {kind} content)")
     if b"\x00" in raw[:65536]:
         raise BadOutputError(path, f"binary content, not a {kind}")
     return raw.decode("utf-8", errors="replace")
@@ -198,7 +198,7 @@ def kmesh(atoms, density: float, slab: bool | None = None) -> list[int]:
     if slab is None:
         slab = is_slab(atoms)
     if slab:
-        at.pbc = [bool(atoms.pbc[0]) or True, bool(atoms.pbc[1]) or True, False]
+        at.pbc = [True, True, False]
     sizes = kptdensity2monkhorstpack(at, kptdensity=density, even=False)
     return [max(1, int(n)) for n in sizes]
 
@@ -269,23 +269,6 @@ def read_upf_valence(path: Path) -> float | None:
     return None
 
 
-def group_contiguous(symbols: Iterable[str]) -> list[tuple[str, int]]:
-    """Run-length blocks of equal symbols: ``[Nb, Nb, Se] -> [(Nb, 2), (Se, 1)]``."""
-    out: list[tuple[str, int]] = []
-    for s in symbols:
-        if out and out[-1][0] == s:
-            out[-1] = (s, out[-1][1] + 1)
-        else:
-            out.append((s, 1))
-    return out
-
-
-def check_symbol(symbol: str) -> str:
-    if symbol not in chemical_symbols[1:]:
-        raise ValueError(f"not a chemical element: {symbol!r}")
-    return symbol
-
-
 def normalise_kpath(kpath: Any) -> tuple[np.ndarray, list[tuple[int, str]]]:
     """A band path as (fractional k-points [n, 3], labels [(index, label)]).
 
@@ -296,8 +279,7 @@ def normalise_kpath(kpath: Any) -> tuple[np.ndarray, list[tuple[int, str]]]:
         raise ValueError("settings['kpath'] is required for calculation='bands'")
     if hasattr(kpath, "kpts") and hasattr(kpath, "get_linear_kpoint_axis"):
         kpts = np.asarray(kpath.kpts, dtype=float)
-        _, xspecial, names = kpath.get_linear_kpoint_axis()
-        x, _, _ = kpath.get_linear_kpoint_axis()
+        x, xspecial, names = kpath.get_linear_kpoint_axis()
         labels = []
         for xs, name in zip(xspecial, names):
             i = int(np.argmin(np.abs(x - xs)))
@@ -323,3 +305,19 @@ def _check_kpts(kpts: np.ndarray) -> np.ndarray:
     if kpts.ndim != 2 or kpts.shape[1] != 3 or len(kpts) == 0:
         raise ValueError(f"kpath: expected a list of fractional 3-vectors, got shape {kpts.shape}")
     return kpts
+
+
+def looks_like_path(kpoints: np.ndarray, min_fraction: float = 0.75, min_points: int = 8) -> bool:
+    """True when the k-points run along straight, evenly spaced segments (a band path, not a mesh).
+
+    A point is 'on a segment' when it sits halfway between its neighbours; a band path has
+    almost all interior points on segments, a mesh listed row by row has few.
+    """
+    k = np.asarray(kpoints, dtype=float)
+    if len(k) < min_points:
+        return False
+    mid = k[1:-1] - 0.5 * (k[:-2] + k[2:])
+    step = np.linalg.norm(np.diff(k, axis=0), axis=1)
+    scale = max(float(np.median(step)), 1e-8)
+    on_segment = np.linalg.norm(mid, axis=1) < 1e-3 * max(scale, 1e-3) + 1e-5
+    return bool(on_segment.mean() >= min_fraction)
