@@ -16,6 +16,33 @@ include: "workflow/rules/structures.smk"
 include: "workflow/rules/dft.smk"
 include: "workflow/rules/extract.smk"
 include: "workflow/rules/model.smk"
+include: "workflow/rules/vacancy.smk"
+
+
+# Cheap rules (seconds, serial) run inside the submitting snakemake, not as cluster jobs (no
+# effect without --executor).  The per-system structure rules are local too (structures.smk).
+localrules:
+    monolayer_soc,
+    summary,
+    convergence,
+    hpc_inputs_one,
+    model_table1,
+    model_hysteresis,
+    model_plot_fig2,
+    model_plot_fig3b,
+
+
+# Cheap rules (seconds, serial) run inside the submitting snakemake, not as cluster jobs (no
+# effect without --executor).  The per-system structure rules are local too (structures.smk).
+localrules:
+    monolayer_soc,
+    summary,
+    convergence,
+    hpc_inputs_one,
+    model_table1,
+    model_hysteresis,
+    model_plot_fig2,
+    model_plot_fig3b,
 
 
 rule all:

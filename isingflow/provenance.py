@@ -11,6 +11,8 @@ import hashlib
 import json
 import os
 import platform
+import shutil
+import sys
 import tempfile
 from datetime import datetime, timezone
 from importlib import metadata
@@ -30,6 +32,18 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    world = _mpi_world()
+    if world is not None and world.rank != 0:
+        # under MPI, GPAW writes files from rank 0 only: the other ranks write (if at all) into a
+        # scratch folder that is removed, and never rename anything into place
+        scratch = Path(tempfile.mkdtemp(prefix=f".{path.stem}.rank{world.rank}.", suffix=".part", dir=path.parent))
+        try:
+            (scratch / path.name).touch()
+            yield scratch / path.name
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        world.barrier()
+        return
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
@@ -40,6 +54,14 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
         raise
+    if world is not None:
+        world.barrier()  # no rank goes on before the file is in place
+
+
+def _mpi_world():
+    """GPAW's MPI communicator when GPAW is imported and runs on more than one rank, else None."""
+    world = getattr(sys.modules.get("gpaw.mpi"), "world", None)
+    return world if world is not None and world.size > 1 else None
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

@@ -7,10 +7,11 @@ from ase.io import read
 from isingflow.dft.bandfile import write_bands
 from isingflow.dft.gpaw_engine import run_band_structure
 from isingflow.provenance import provenance
-from isingflow.runtime import setup_logging
+from isingflow.runtime import mpi_relaunch, setup_logging
 
 smk = snakemake  # noqa: F821 - injected by Snakemake
 log = setup_logging(smk.log.log)
+mpi_relaunch(smk)  # resources mpi + tasks (Slurm profile): rerun this script on that many ranks
 kind = smk.wildcards.kind
 structure = read(smk.input.structure)
 layers = structure.arrays["layer"].tolist() if "layer" in structure.arrays else None

@@ -3,10 +3,11 @@ from ase.io import read
 
 from isingflow.dft.gpaw_engine import run_ground_state
 from isingflow.provenance import provenance, write_json
-from isingflow.runtime import setup_logging
+from isingflow.runtime import mpi_relaunch, setup_logging
 
 smk = snakemake  # noqa: F821 - injected by Snakemake
 log = setup_logging(smk.log.log)
+mpi_relaunch(smk)  # resources mpi + tasks (Slurm profile): rerun this script on that many ranks
 atoms = read(smk.input.structure)
 log.info("ground state of %s (%d atoms), settings %s", smk.input.structure, len(atoms), smk.params.dft)
 summary = run_ground_state(atoms, smk.params.dft, smk.output.gpw, txt=smk.log.gpaw, xc=smk.params.xc,

@@ -30,6 +30,8 @@ for _system, _out in STRUCTURE_OUTPUTS.items():
     rule:
         name:
             _structure_rules[-1]
+        localrule: True
+        localrule: True
         input:
             registry=[str(p) for p in _structures.registry_files()],
         output:

@@ -1,0 +1,235 @@
+"""Vacancy stage: analytic tests of the radial profile / R_d code, and one real smoke run.
+
+The real run builds the 2×2×1 V_Se supercell (11 atoms), runs one GPAW SCF (Γ-point, LCAO dzp;
+≈ 30–60 s on 2 cores) and the ``vacancy`` target through Snakemake, then checks the numbers
+against GPAW's own total moment.
+"""
+from __future__ import annotations
+
+import copy
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from isingflow import vacancy as V
+from isingflow.extract import PhysicsGateError
+from tests.conftest import REPO
+
+R90_EXP_2D = 3.889720169867429   # (1 + x) e^{-x} = 0.1: R_90 / ξ for σ ∝ e^{-r/ξ} in the plane
+
+
+def _hex_cell(L: float, c: float = 10.0) -> np.ndarray:
+    return np.array([[L, 0, 0], [-L / 2, L * np.sqrt(3) / 2, 0], [0, 0, c]])
+
+
+def _synthetic(L=40.0, h=0.25, c=6.0, center_frac=(0.9, 0.95), radial=None, z0=3.0, zw=0.4, images=1):
+    """m(x, y, z) = f(ρ) g(z), f summed over periodic images explicitly (independent of minimum_image_xy)."""
+    cell = _hex_cell(L, c)
+    n = int(round(L / h))
+    n3 = int(round(c / 0.2))
+    center = np.array(center_frac) @ cell[:2, :2]
+    xy = V.column_xy(cell, (n, n))
+    f = np.zeros((n, n))
+    for i in range(-images, images + 1):
+        for j in range(-images, images + 1):
+            shift = i * cell[0, :2] + j * cell[1, :2]
+            f += radial(np.linalg.norm(xy - center - shift, axis=-1))
+    z = np.arange(n3) * c / n3
+    g = np.exp(-0.5 * ((z - z0) / zw) ** 2)
+    g /= g.sum() * (c / n3)                     # ∫ g dz = 1 on the grid
+    m = f[:, :, None] * g[None, None, :]
+    return V.SpinDensity(m=m, cell=cell, kind="synthetic"), np.r_[center, z0]
+
+
+# --- geometry ------------------------------------------------------------------------------------
+def test_inradius_and_minimum_image_match_brute_force():
+    cell = _hex_cell(10.0)
+    assert V.inradius_2d(cell) == pytest.approx(5.0)
+    rng = np.random.default_rng(1)
+    d = rng.uniform(-25, 25, size=(500, 2))
+    red = V.minimum_image_xy(d, cell)
+    a = cell[:2, :2]
+    brute = np.min([np.linalg.norm(d + i * a[0] + j * a[1], axis=1)
+                    for i in range(-6, 7) for j in range(-6, 7)], axis=0)
+    assert np.allclose(np.linalg.norm(red, axis=1), brute)
+    # every reduced vector is a lattice translate of the original
+    frac = np.linalg.solve(a.T, (red - d).T).T
+    assert np.allclose(frac, np.round(frac), atol=1e-9)
+
+
+def test_enclosing_radius_of_uniform_disc():
+    cell = _hex_cell(30.0)
+    r = V.column_distances(cell, (240, 240), [3.0, 4.0])
+    disc = (r < 8.0).astype(float)
+    assert V.enclosing_radius(disc, r, 0.9) == pytest.approx(8.0 * np.sqrt(0.9), abs=0.1)
+    assert V.enclosing_radius(disc, r, 1.0) == pytest.approx(8.0, abs=0.13)
+
+
+# --- exponential spin density: R_d known exactly ----------------------------------------------------
+@pytest.mark.parametrize("xi", [1.5, 2.5])
+def test_exponential_density_R90_decay_length_and_moment(xi):
+    m0 = 0.02
+    sd, vac = _synthetic(radial=lambda rho: m0 * np.exp(-rho / xi))
+    res = V.analyse_spin_density(sd, vac, plane_z=3.0, settings={"bin_width_angstrom": 0.25,
+                                                                 "fit_bin_width_angstrom": 0.5,
+                                                                 "fit_r_min_angstrom": 1.0})
+    exact_M = 2 * np.pi * xi ** 2 * m0                      # ∫ m0 e^{-r/ξ} d²r, infinite plane
+    assert res["vacancy_moment_muB"] == pytest.approx(exact_M, rel=0.01)
+    assert res["vacancy_abs_moment_muB"] == pytest.approx(exact_M, rel=0.01)
+    assert res["R_d_angstrom"] == pytest.approx(R90_EXP_2D * xi, rel=0.02)
+    assert res["R_d_exp_angstrom"] == pytest.approx(xi, rel=0.03)
+    assert res["R_d_nb_slab_angstrom"] == pytest.approx(res["R_d_angstrom"], rel=1e-3)   # all of m in the slab
+    assert not res["R_d_limited_by_supercell"]
+    assert res["n_sign_changes"] == 0
+    prof = res["radial_profile"]
+    assert np.asarray(prof["cumulative_moment_muB"])[-1] == pytest.approx(res["vacancy_moment_muB"], rel=1e-10)
+    # annular mean at r follows m0 e^{-r/ξ} (the areal density, ∫ g dz = 1)
+    r = np.asarray(prof["r_center_angstrom"])
+    mean = np.asarray(prof["mean_areal_density_muB_per_angstrom2"])
+    sel = (r > 2) & (r < 4 * xi)
+    assert np.allclose(mean[sel], m0 * np.exp(-r[sel] / xi), rtol=0.03)
+    assert "90 %" in res["R_d_definition"]
+
+
+def test_delocalised_density_is_flagged_as_supercell_limited():
+    sd, vac = _synthetic(L=12.0, radial=lambda rho: 0.01 * np.exp(-rho / 20.0), images=3)
+    res = V.analyse_spin_density(sd, vac, plane_z=3.0, settings={})
+    assert res["R_d_limited_by_supercell"]
+    assert res["R_d_angstrom"] >= 0.9 * res["R_d_uniform_reference_angstrom"]
+    assert any("limited by the supercell" in n for n in res["notes"])
+
+
+def test_friedel_like_sign_changes_at_the_analytic_zeros():
+    k, xi = 2 * np.pi / 6.0, 6.0
+    sd, vac = _synthetic(L=50.0, radial=lambda rho: 0.02 * np.cos(k * rho) * np.exp(-rho / xi))
+    res = V.analyse_spin_density(sd, vac, plane_z=3.0, settings={"bin_width_angstrom": 0.25,
+                                                                 "sign_threshold": 0.01})
+    zeros = [(n + 0.5) * np.pi / k for n in range(6)]
+    found = res["sign_changes_radii_angstrom"]
+    assert len(found) >= 4
+    for z_found, z_exact in zip(found, zeros):
+        assert z_found == pytest.approx(z_exact, abs=0.15)
+    assert res["vacancy_abs_moment_muB"] > abs(res["vacancy_moment_muB"])
+
+
+def test_exponential_fit_exact_and_non_decaying():
+    r = np.linspace(0.5, 10, 20)
+    fit = V.exponential_decay_length(r, 3.0 * np.exp(-r / 2.2), 1.0, 9.0)
+    assert fit["decays"] and fit["xi_angstrom"] == pytest.approx(2.2, rel=1e-10)
+    assert fit["amplitude"] == pytest.approx(3.0, rel=1e-10)
+    grow = V.exponential_decay_length(r, np.exp(r / 3.0), 1.0, 9.0)
+    assert not grow["decays"] and grow["xi_angstrom"] is None
+
+
+def test_negative_total_moment_is_reported_positive():
+    sd, vac = _synthetic(radial=lambda rho: -0.02 * np.exp(-rho / 2.0))
+    res = V.analyse_spin_density(sd, vac, plane_z=3.0, settings={})
+    assert res["spin_orientation_flipped"] and res["vacancy_moment_muB"] > 0
+    assert np.all(np.asarray(res["radial_profile"]["cumulative_moment_muB"]) >= 0)
+    keep = V.analyse_spin_density(sd, vac, plane_z=3.0, settings={"orient_positive": False})
+    assert not keep["spin_orientation_flipped"]
+    assert keep["vacancy_moment_muB"] == pytest.approx(-res["vacancy_moment_muB"])
+    assert keep["R_d_angstrom"] == pytest.approx(res["R_d_angstrom"])
+
+
+def test_gate_when_grid_density_disagrees_with_gpaw_moment():
+    sd, vac = _synthetic(radial=lambda rho: 0.02 * np.exp(-rho / 2.0))
+    sd.gpaw_moment_muB = 1.0
+    with pytest.raises(PhysicsGateError, match="GPAW's total moment"):
+        V.analyse_spin_density(sd, vac, plane_z=3.0, settings={})
+
+
+def test_settings_defaults_match_schema():
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "vacancy.schema.yaml").read_text())
+    for key, spec in schema["properties"].items():
+        if key == "figure":
+            for fk, fspec in spec["properties"].items():
+                assert V.DEFAULTS["figure"][fk] == fspec["default"], fk
+        else:
+            assert V.DEFAULTS[key] == spec["default"], key
+    assert V.vacancy_settings({})["system"] == "NbSe2-VSe"
+    s = V.vacancy_settings({"vacancy": {"bin_width_angstrom": 0.3, "figure": {"tiles": 1}}})
+    assert s["bin_width_angstrom"] == 0.3 and s["figure"]["tiles"] == 1 and s["figure"]["color_scale"] == "symlog"
+
+
+# --- real GPAW ----------------------------------------------------------------------------------
+def test_not_spin_polarised_is_a_physics_gate(tmp_path):
+    from ase.build import molecule
+    from gpaw import GPAW
+
+    atoms = molecule("H2")
+    atoms.center(vacuum=2.0)
+    atoms.calc = GPAW(mode="lcao", basis="dzp", h=0.3, txt=None)
+    atoms.get_potential_energy()
+    atoms.calc.write(str(tmp_path / "h2.gpw"))
+    with pytest.raises(PhysicsGateError, match="not spin-polarised"):
+        V.load_spin_density(tmp_path / "h2.gpw")
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    """One real `snakemake vacancy` on a 2×2×1 supercell: the smoke profile with a Γ-only mesh."""
+    from tests.conftest import run_snakemake
+
+    cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    prof = copy.deepcopy(cfg["profiles"]["smoke"])
+    prof["structures"]["vacancy_supercell"] = 2
+    prof["dft"]["kpt_density_per_inv_angstrom"] = 0.5     # Γ only: ~15 SCF iterations
+    prof["dft"].pop("mixer_beta", None)                     # GPAW's default mixer: fastest here
+    work = tmp_path_factory.mktemp("vacancy_smoke")
+    override = work / "override.yaml"
+    override.write_text(yaml.safe_dump({"profile": "vactest", "profiles": {"vactest": prof}}))
+    proc = run_snakemake(work, targets=["vacancy"], configfile=override, cores=1, timeout=900)
+    return work, proc
+
+
+def test_smoke_vacancy_pipeline(smoke_run):
+    work, _ = smoke_run
+    res = json.loads((work / "results" / "parameters" / "NbSe2-VSe.json").read_text())
+    gs = json.loads((work / "results" / "dft" / "NbSe2-VSe" / "base" / "gs.json").read_text())
+    assert gs["spin_polarized"]
+    for key in ("vacancy_moment_muB", "vacancy_abs_moment_muB", "R_d_angstrom", "R_d_definition", "supercell_N",
+                "radial_profile", "provenance", "R_d_limited_by_supercell", "sign_changes_radii_angstrom"):
+        assert key in res, key
+    assert res["supercell_N"] == 2
+    # the grid spin density integrates to GPAW's total moment
+    assert res["vacancy_moment_muB"] == pytest.approx(abs(gs["magmom_total_muB"]), abs=1e-3)
+    assert res["spin_orientation_flipped"] == (gs["magmom_total_muB"] < 0)
+    assert res["vacancy_abs_moment_muB"] >= abs(res["vacancy_moment_muB"]) - 1e-9
+    prof = res["radial_profile"]
+    assert prof["cumulative_moment_muB"][-1] == pytest.approx(res["vacancy_moment_muB"], abs=1e-6)
+    assert prof["cumulative_abs_moment_muB"][-1] == pytest.approx(res["vacancy_abs_moment_muB"], abs=1e-6)
+    L = res["supercell_length_angstrom"]
+    assert L == pytest.approx(2 * 3.44)
+    assert 0 < res["R_d_angstrom"] <= L / np.sqrt(3) + 1e-6      # ≤ the farthest point of the cell
+    assert res["R_d_limited_by_supercell"] == (res["R_d_angstrom"] >= L / 2 or
+                                               res["R_d_angstrom"] >= 0.9 * res["R_d_uniform_reference_angstrom"])
+    for fig in ("fig3a.png", "vacancy_radial.png"):
+        path = work / "results" / "figures" / fig
+        assert path.is_file() and path.stat().st_size > 10_000
+    assert (work / "results" / "logs" / "vacancy" / "NbSe2-VSe.log").is_file()
+
+
+def test_smoke_functions_on_the_gpw(smoke_run):
+    """The library functions directly on the .gpw: all-electron vs pseudo density, moments vs GPAW."""
+    work, _ = smoke_run
+    gpw = work / "results" / "dft" / "NbSe2-VSe" / "base" / "gs.gpw"
+    manifest = V.load_manifest(work / "results" / "structures" / "NbSe2-VSe" / "manifest.json")
+    geo = V.vacancy_geometry(manifest)
+    assert geo["supercell_N"] == 2 and geo["plane_element"] == "Nb"
+    for kind in ("all-electron", "pseudo"):
+        sd = V.load_spin_density(gpw, density=kind)
+        mom = V.integrated_moments(sd)
+        assert mom["total_muB"] == pytest.approx(sd.gpaw_moment_muB, abs=0.02)
+        assert mom["positive_muB"] + mom["negative_muB"] == pytest.approx(mom["total_muB"])
+    res = V.analyse_gpw(gpw, manifest, {"density": "all-electron"})
+    nb = res["plane_atoms"]
+    assert nb["element"] == "Nb" and len(nb["moment_muB"]) == 4
+    # the three Nb neighbours of the vacancy are the closest Nb, all at the same distance
+    assert np.allclose(nb["distance_angstrom"][:3], nb["distance_angstrom"][0], atol=1e-4)
+    sigma_nb = res["_maps"]["sigma_nb"]
+    assert sigma_nb.shape == tuple(res["grid_shape"][:2])
+    assert sigma_nb.sum() * V.SpinDensity(np.zeros(res["grid_shape"]), res["_maps"]["cell"]).column_area == \
+        pytest.approx(res["nb_slab_moment_muB"])
