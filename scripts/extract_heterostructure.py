@@ -129,7 +129,15 @@ if rows:
         wr.writeheader()
         wr.writerows(rows)
 else:
-    raise ex.PhysicsGateError("no ensemble variants: ⟨λex⟩ cannot be computed (profile structures settings)")
+    # no registry ensemble in this profile: ⟨λex⟩ is the base variant's λex (stated in the output)
+    d_base = float(manifest["variants"]["base"]["distances_angstrom"][0])
+    log.warning("no ensemble variants: ⟨λex⟩ = λex of the base variant at d = %.2f Å", d_base)
+    ens = {"registry_average_by_distance_meV": {str(d_base): lam_mesh.average_meV}, "fit": None,
+           "lambda_ex_avg_meV": lam_mesh.average_meV, "lambda_ex_avg_err_meV": float("nan"),
+           "note": "no registry ensemble in this profile: base variant only"}
+    with atomic_path(smk.output.ensemble_csv) as tmp, open(tmp, "w", newline="") as fh:
+        csv.writer(fh).writerows([["variant", "d_angstrom", "registry", "weight", "lambda_ex_meV"],
+                                  ["base", d_base, "", 1.0, lam_mesh.average_meV]])
 
 field = cfg["field"]
 B_half = ex.field_from_exchange(ens["lambda_ex_avg_meV"], "half")

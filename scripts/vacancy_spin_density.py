@@ -24,7 +24,8 @@ out = {"system": smk.params.system, "profile": smk.params.profile, **public(res)
                  "note": "PRB 104, L060501: ≈0.6 µB in a 10×10×1 (300-atom) supercell; length ~15 Å, "
                          "'commensurate with the in-plane lattice constant of our large supercell'"},
        "analysis_seconds": time.perf_counter() - t0}
-out["provenance"] = provenance(inputs=[smk.input.gpw, smk.input.summary, smk.input.manifest], settings=settings)
+out["provenance"] = provenance(inputs=[smk.input.gpw, smk.input.summary, smk.input.structure, smk.input.manifest],
+                               settings=settings)
 write_json(smk.output.params, out)
 with atomic_path(smk.output.maps) as tmp:
     with open(tmp, "wb") as fh:

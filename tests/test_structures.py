@@ -220,7 +220,8 @@ def test_registry_equivalence_matches_pymatgen(trilayer0):
 def test_ensemble_variants_of_the_profiles():
     names = {p: S.list_variants(_config(p), "NbSe2-CrBr3-NbSe2") for p in ("smoke", "quick", "paper")}
     assert names["smoke"] == ["base", "reg-0.000-0.000_d-6.88", "reg-0.333-0.667_d-6.88", "reg-0.667-0.333_d-6.88"]
-    assert len(names["quick"]) == 1 + 4 * 2
+    # quick: the three three-fold registries (no extra grid) at two distances
+    assert len(names["quick"]) == 1 + 3 * 2
     assert len(names["paper"]) == 1 + 10 * 4
     assert {n.split("_d-")[1] for n in names["paper"][1:]} == {"6.28", "6.48", "6.68", "6.88"}
     for n in names["paper"]:
@@ -233,7 +234,7 @@ def test_ensemble_weights_and_base_duplicate(built):
         w = [p["registry"]["weight"] for n, (_, p) in variants.items() if n.endswith(f"_d-{d}")]
         assert sum(w) == pytest.approx(1.0)
     assert variants["reg-0.000-0.000_d-6.88"][1].get("same_structure_as") == "base"
-    at, p = variants["reg-0.000-0.333_d-6.28"]
+    at, p = variants["reg-0.333-0.667_d-6.28"]
     assert p["distances_angstrom"] == [6.28, 6.28]
     assert _plane_z(at, 1, "Cr") - _plane_z(at, 0, "Nb") == pytest.approx(6.28)
 
