@@ -58,7 +58,7 @@ def write_summary(path: str, paper_values_file: str, parameter_files: dict[str, 
         for p in peaks:
             lines.append(f"| {p.get('direction')} | {p.get('B')} | {_fmt(float(p.get('delta_o', 'nan')))} | "
                          f"{_fmt(float(p.get('V_peak', 'nan')))} | {_fmt(float(p.get('fwhm', 'nan')))} |")
-    lines += ["", "Ratios far from 1 are discussed in the README (section 'Our numbers and the paper's').", ""]
+    lines += ["", "Ratios far from 1 are discussed in the README (section 'Numbers').", ""]
     for note in extra_notes or []:
         lines.append(f"- {note}")
     atomic_write_text(path, "\n".join(lines) + "\n")

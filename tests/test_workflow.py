@@ -39,7 +39,7 @@ def test_heterostructure_extraction_smoke(tmp_path):
     with open(REPO / "config" / "config.yaml") as fh:
         config = yaml.safe_load(fh)
     config["profile"] = "smoke"
-    config["profiles"]["smoke"]["structures"].update(high_symmetry_registries=False, registry_grid=0)
+    config["systems"]["NbSe2-CrBr3-NbSe2"].pop("ensemble")
     cfg = tmp_path / "config.yaml"
     cfg.write_text(yaml.safe_dump(config))
     run_snakemake(tmp_path, targets=["extract"], configfile=cfg, timeout=2400)
