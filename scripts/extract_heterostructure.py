@@ -175,4 +175,5 @@ out = {
     "provenance": provenance(inputs=list(smk.input), settings=cfg),
 }
 write_json(smk.output.params, out)
+write_json(f"{smk.output.ensemble_csv}.prov.json", out["provenance"])
 log.info("wrote %s", smk.output.params)
