@@ -20,7 +20,7 @@ from ase import Atoms
 from ase.calculators.calculator import kptdensity2monkhorstpack
 
 from isingflow.dft.bandfile import BandStructure
-from isingflow.provenance import atomic_path, hash_object
+from isingflow.provenance import atomic_path, hash_object, provenance
 
 
 class SCFNotConverged(RuntimeError):
@@ -386,7 +386,8 @@ def _mesh_bands(calc, atom_layers, inputs_hash: str, reloaded: bool) -> BandStru
                          symbols=atoms.get_chemical_symbols(), positions=atoms.get_positions(),
                          projections=proj, atom_layers=list(atom_layers) if atom_layers is not None else None,
                          magmoms=calc.get_magnetic_moments() if nspins == 2 else None,
-                         code="gpaw", code_version=_gpaw_version(), inputs_hash=inputs_hash[:16])
+                         code="gpaw", code_version=_gpaw_version(), inputs_hash=inputs_hash[:16],
+                         provenance=provenance(inputs_hash=inputs_hash))
 
 
 def read_gpw_bands(gpw_path: str | os.PathLike) -> BandStructure:
