@@ -25,7 +25,8 @@ Definitions used here (units in the names; lengths in Å, moments in µB):
 * ``R_d_exp_angstrom``: the 1/e length ξ of a least-squares fit ln⟨σ_abs⟩(r) = ln A − r/ξ of the
   annular means over complete annuli with r ≥ ``fit_r_min``;
 * sign changes: zero crossings of the annular mean of σ(r) (full column and Nb slab) over the
-  complete annuli, skipping annuli whose |mean| is below ``sign_threshold`` × the largest;
+  complete annuli, skipping annuli whose |mean| is below ``sign_threshold`` × the largest; and,
+  over the whole cell, sign changes between consecutive shells of GPAW's Nb atomic moments;
 * the supercell limit: annuli are complete up to the inradius r_in of the Wigner–Seitz cell
   (L/2 for the hexagonal N×N cell of length L = N·a).  A uniform |m| over the hexagonal cell
   already gives R_90 ≈ 0.497 L (the inscribed disc holds 90.7 % of the hexagon), so R_d is
@@ -354,6 +355,29 @@ def sign_changes(r_center: np.ndarray, values: np.ndarray, threshold: float) -> 
     return out
 
 
+def atomic_shells(distance: np.ndarray, moment: np.ndarray, tol: float = 0.05) -> tuple[list, list, list]:
+    """Group atoms into shells of equal distance (within ``tol`` Å): (distance, mean moment, count)."""
+    order = np.argsort(distance, kind="stable")
+    d, m = np.asarray(distance)[order], np.asarray(moment)[order]
+    shells: list[list[int]] = []
+    for i in range(len(d)):
+        if shells and d[i] - d[shells[-1][0]] <= tol:
+            shells[-1].append(i)
+        else:
+            shells.append([i])
+    return ([float(d[g].mean()) for g in shells], [float(m[g].mean()) for g in shells], [len(g) for g in shells])
+
+
+def shell_sign_changes(shell_d: list, shell_m: list, threshold: float) -> list[float]:
+    """Midpoints between consecutive significant shells whose mean moments have opposite signs."""
+    d, m = np.asarray(shell_d, dtype=float), np.asarray(shell_m, dtype=float)
+    if len(m) == 0 or np.max(np.abs(m)) == 0:
+        return []
+    keep = np.abs(m) >= threshold * np.max(np.abs(m))
+    d, m = d[keep], m[keep]
+    return [float(0.5 * (d[i] + d[i + 1])) for i in range(len(m) - 1) if np.sign(m[i]) != np.sign(m[i + 1])]
+
+
 # ---------------------------------------------------------------------------------------------
 # the whole analysis
 def vacancy_geometry(manifest: dict, variant: str = "base") -> dict[str, Any]:
@@ -424,8 +448,13 @@ def analyse_spin_density(sd: SpinDensity, vacancy_xyz, plane_z: float, settings:
         d = np.linalg.norm(minimum_image_xy(sd.positions[sel, :2] - np.asarray(vacancy_xyz)[:2], sd.cell), axis=-1)
         order = np.argsort(d, kind="stable")
         mm = sd.gpaw_magmoms_muB[sel]
+        shells_d, shells_m, shells_n = atomic_shells(d, mm)
         atoms_info = {"element": plane_element, "index": [sel[i] for i in order],
                       "distance_angstrom": d[order], "moment_muB": mm[order],
+                      "shell_distance_angstrom": shells_d, "shell_mean_moment_muB": shells_m,
+                      "shell_count": shells_n,
+                      "sign_changes_between_shells_angstrom": shell_sign_changes(shells_d, shells_m,
+                                                                                 float(s["sign_threshold"])),
                       "sum_muB": float(mm.sum()),
                       "n_antiparallel_to_total": int(np.sum(np.sign(mm) == -np.sign(mom["total_muB"]))
                                                      if mom["total_muB"] != 0 else 0)}
@@ -483,6 +512,7 @@ def analyse_spin_density(sd: SpinDensity, vacancy_xyz, plane_z: float, settings:
         "n_sign_changes": len(sc_col),
         "sign_changes_nb_slab_radii_angstrom": sc_nb,
         "n_sign_changes_nb_slab": len(sc_nb),
+        "sign_changes_atomic_shells_angstrom": (atoms_info or {}).get("sign_changes_between_shells_angstrom", []),
         "sign_change_definition": (f"zero crossings of the annular mean of σ = ∫m dz ({bw} Å annuli, complete "
                                    f"annuli only), annuli with |mean| < {thr} × max skipped"),
         "density": sd.kind,

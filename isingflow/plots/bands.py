@@ -15,6 +15,18 @@ from isingflow.provenance import atomic_path  # noqa: E402
 _PRETTY = {"G": "Γ", "K": "K", "M": "M", "L": "Λ"}
 
 
+def decorate_band_axes(ax, x, path_labels, window_eV) -> None:
+    """Special-point ticks and lines, the E_F line, limits and the energy label of a band plot."""
+    ticks = [x[i] for i, _ in path_labels]
+    ax.set_xticks(ticks, [_PRETTY.get(lab, lab) for _, lab in path_labels])
+    for t in ticks:
+        ax.axvline(t, color="k", lw=0.5)
+    ax.axhline(0.0, color="k", lw=0.6, ls="--")
+    ax.set_xlim(x[0], x[-1])
+    ax.set_ylim(*window_eV)
+    ax.set_ylabel(r"$E - E_F$ (eV)")
+
+
 def plot_spin_bands(bands_soc: BandStructure, bands_nosoc: BandStructure | None, path: str | os.PathLike,
                     title: str = "", window_eV: tuple[float, float] = (-1.5, 1.5),
                     inset_text: str | None = None) -> None:
@@ -33,14 +45,7 @@ def plot_spin_bands(bands_soc: BandStructure, bands_nosoc: BandStructure | None,
     sc = ax.scatter(xx.ravel(), e.ravel(), c=sz.ravel(), cmap="coolwarm", vmin=-1, vmax=1, s=4, zorder=2)
     cb = fig.colorbar(sc, ax=ax, pad=0.02)
     cb.set_label(r"$\langle\sigma_z\rangle$")
-    ticks = [x[i] for i, _ in bands_soc.path_labels]
-    ax.set_xticks(ticks, [_PRETTY.get(lab, lab) for _, lab in bands_soc.path_labels])
-    for t in ticks:
-        ax.axvline(t, color="k", lw=0.5)
-    ax.axhline(0.0, color="k", lw=0.6, ls="--")
-    ax.set_xlim(x[0], x[-1])
-    ax.set_ylim(*window_eV)
-    ax.set_ylabel(r"$E - E_F$ (eV)")
+    decorate_band_axes(ax, x, bands_soc.path_labels, window_eV)
     if title:
         ax.set_title(title, fontsize=10)
     if inset_text:

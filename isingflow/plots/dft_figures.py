@@ -10,9 +10,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from isingflow.dft.bandfile import BandStructure  # noqa: E402
+from isingflow.plots.bands import decorate_band_axes  # noqa: E402
 from isingflow.provenance import atomic_path  # noqa: E402
 
-_PRETTY = {"G": "Γ", "K": "K", "M": "M"}
 
 
 def _save(fig, path):
@@ -59,14 +59,7 @@ def plot_trilayer_bands(bands: BandStructure, sc_layers: list[int], path: str | 
         xx = np.repeat(x[:, None], e.shape[1], axis=1)
         keep = size > 0.3
         ax.scatter(xx[keep], e[keep], s=size[keep], color=color, alpha=0.7, label=lab, lw=0)
-    ticks = [x[i] for i, _ in bands.path_labels]
-    ax.set_xticks(ticks, [_PRETTY.get(lab, lab) for _, lab in bands.path_labels])
-    for t in ticks:
-        ax.axvline(t, color="k", lw=0.5)
-    ax.axhline(0, color="k", lw=0.6, ls="--")
-    ax.set_xlim(x[0], x[-1])
-    ax.set_ylim(*window_eV)
-    ax.set_ylabel(r"$E - E_F$ (eV)")
+    decorate_band_axes(ax, x, bands.path_labels, window_eV)
     title = "Fig. 1c: NbSe$_2$/CrBr$_3$/NbSe$_2$, unfolded NbSe$_2$ bands"
     if lambda_ex_meV is not None:
         title += f"\n" + rf"$\lambda_{{ex}}$ = {lambda_ex_meV:.1f} meV"

@@ -137,7 +137,7 @@ def plot_radial_profile(result: dict, path: str | os.PathLike, title: str | None
     if result.get("R_d_angstrom") is not None:
         ax2.text(result["R_d_angstrom"], ymax, r" $R_d$", va="top", fontsize=8)
     if result.get("R_d_exp_angstrom") is not None:
-        ax2.text(result["R_d_exp_angstrom"], 0.85 * ymax, r" $\xi$", va="top", fontsize=8, color="0.3")
+        ax2.text(result["R_d_exp_angstrom"], 0.55 * ymax, r" $\xi$", va="top", fontsize=8, color="0.3")
     ax2.text(r_in, 0.5 * ymax, " incomplete\n annuli", fontsize=7, color="0.4")
     ax2.set_xlabel("in-plane distance from the vacancy r (Å)")
     ax2.set_ylabel(r"moment ($\mu_B$)")
