@@ -514,7 +514,9 @@ def analyse_spin_density(sd: SpinDensity, vacancy_xyz, plane_z: float, settings:
         "n_sign_changes_nb_slab": len(sc_nb),
         "sign_changes_atomic_shells_angstrom": (atoms_info or {}).get("sign_changes_between_shells_angstrom", []),
         "sign_change_definition": (f"zero crossings of the annular mean of σ = ∫m dz ({bw} Å annuli, complete "
-                                   f"annuli only), annuli with |mean| < {thr} × max skipped"),
+                                   f"annuli only), annuli with |mean| < {thr} × max skipped; atomic shells: "
+                                   "midpoints between consecutive distance shells of GPAW's Nb atomic moments "
+                                   "(whole cell) whose shell means have opposite signs, same threshold"),
         "density": sd.kind,
         "grid_shape": list(sd.shape),
         "radial_profile": prof.to_dict(),

@@ -114,6 +114,17 @@ def test_friedel_like_sign_changes_at_the_analytic_zeros():
     assert res["vacancy_abs_moment_muB"] > abs(res["vacancy_moment_muB"])
 
 
+def test_atomic_shells_and_their_sign_changes():
+    d = np.array([2.0, 2.01, 1.99, 4.0, 4.0, 5.3, 7.2, 7.2])
+    m = np.array([0.03, 0.03, 0.03, 0.005, 0.005, 1e-5, -0.004, -0.004])
+    sd, sm, sn = V.atomic_shells(d, m)
+    assert sn == [3, 2, 1, 2] and sd[0] == pytest.approx(2.0)
+    assert sm[3] == pytest.approx(-0.004)
+    # the 1e-5 shell is below 2 % of the largest: the sign change is placed between 4.0 and 7.2
+    assert V.shell_sign_changes(sd, sm, 0.02) == [pytest.approx(5.6)]
+    assert V.shell_sign_changes(sd, np.abs(sm).tolist(), 0.02) == []
+
+
 def test_exponential_fit_exact_and_non_decaying():
     r = np.linspace(0.5, 10, 20)
     fit = V.exponential_decay_length(r, 3.0 * np.exp(-r / 2.2), 1.0, 9.0)
