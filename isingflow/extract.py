@@ -219,26 +219,33 @@ def tesla_to_tc_units(B_T: float, tc_K: float) -> float:
     return B_T * MU_B_MEV_PER_T / (k_B_meV_per_K * tc_K)
 
 
-def fit_exponential_decay(d_angstrom, lambda_meV, d_eval_angstrom: float) -> dict:
-    """Fit |λ(d)| = A·exp(−d/ℓ) by least squares on log|λ|; evaluate at ``d_eval_angstrom``.
+def fit_exponential_decay(d_angstrom, lambda_meV, d_eval_angstrom: float, weights=None) -> dict:
+    """Fit |λ(d)| = A·exp(−d/ℓ) by (weighted) least squares on log|λ|; evaluate at ``d_eval_angstrom``.
 
-    Returns A (meV), ℓ (Å), the value at ``d_eval`` with a 1σ uncertainty from the fit
-    covariance (propagated in log space), and the residual scatter.  A fit that does not decay
-    (ℓ ≤ 0) raises :class:`PhysicsGateError`.
+    Every point may be one registry at one distance (``weights``: the registries' weights), so
+    that the scatter between registries enters the uncertainty.  Returns A (meV), ℓ (Å) with its
+    1σ error, the value at ``d_eval`` with a 1σ uncertainty from the fit covariance (residual
+    variance with n − 2 degrees of freedom, propagated in log space; zero for an exact two-point
+    fit), and the residual scatter.  A fit that does not decay (ℓ ≤ 0) raises
+    :class:`PhysicsGateError`.
     """
     d = np.asarray(d_angstrom, dtype=float)
     lam = np.abs(np.asarray(lambda_meV, dtype=float))
+    w = np.ones_like(d) if weights is None else np.asarray(weights, dtype=float)
     if len(np.unique(d)) < 2:
         raise PhysicsGateError("λex(d) fit needs at least two distinct distances")
     if np.any(lam <= 0):
         raise PhysicsGateError("λex(d) fit: a zero exchange splitting cannot be fitted in log space")
+    w = w / w.mean()
     X = np.c_[np.ones_like(d), d]
     y = np.log(lam)
-    coef, res, *_ = np.linalg.lstsq(X, y, rcond=None)
-    dof = max(len(d) - 2, 1)
+    XtW = X.T * w
+    A = XtW @ X
+    coef = np.linalg.solve(A, XtW @ y)
     resid = y - X @ coef
-    s2 = float(resid @ resid) / dof if len(d) > 2 else 0.0
-    cov = s2 * np.linalg.inv(X.T @ X)
+    dof = len(d) - 2
+    s2 = float(w @ resid ** 2) / dof if dof > 0 else 0.0
+    cov = s2 * np.linalg.inv(A)
     slope = coef[1]
     if slope >= 0:
         raise PhysicsGateError(f"λex(d) does not decay with distance (slope {slope:+.3f} per Å)")
@@ -247,8 +254,54 @@ def fit_exponential_decay(d_angstrom, lambda_meV, d_eval_angstrom: float) -> dic
     log_err = float(np.sqrt(x_eval @ cov @ x_eval))
     val = float(np.exp(log_val))
     return {"A_meV": float(np.exp(coef[0])), "decay_length_angstrom": float(-1 / slope),
-            "value_meV": val, "value_err_meV": val * log_err,
+            "decay_length_err_angstrom": float(np.sqrt(cov[1, 1]) / slope ** 2),
+            "value_meV": val, "value_err_meV": val * log_err, "n_points": int(len(d)),
             "d_eval_angstrom": float(d_eval_angstrom), "log_residual_rms": float(np.sqrt(np.mean(resid ** 2)))}
+
+
+def weighted_mean_sem(values, weights=None) -> tuple[float, float]:
+    """Weighted mean and its standard error (effective sample size (Σw)²/Σw²; nan for one value)."""
+    x = np.asarray(values, dtype=float)
+    w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
+    mean = float(np.sum(w * x) / w.sum())
+    n_eff = w.sum() ** 2 / np.sum(w ** 2)
+    if len(x) < 2 or n_eff <= 1:
+        return mean, float("nan")
+    var = float(np.sum(w * (x - mean) ** 2) / w.sum()) * n_eff / (n_eff - 1)
+    return mean, float(np.sqrt(var / n_eff))
+
+
+def ensemble_average(rows: list[dict], d_eval_angstrom: float) -> dict:
+    """⟨λex⟩ of a registry × distance ensemble.
+
+    ``rows``: one dict per variant with ``d_angstrom``, ``weight`` (the registry's weight) and
+    ``lambda_ex_meV``.  The registry average and its standard error are given at every distance;
+    with two or more distances an exponential is fitted to all points.  ⟨λex⟩ is the registry
+    average at ``d_eval_angstrom`` when that distance was computed (uncertainty: the standard
+    error over registries), otherwise the fit's value there (uncertainty: the fit's).
+    """
+    ds = sorted({float(r["d_angstrom"]) for r in rows})
+    by_d, sem_d = {}, {}
+    for d in ds:
+        sel = [r for r in rows if float(r["d_angstrom"]) == d]
+        by_d[d], sem_d[d] = weighted_mean_sem([r["lambda_ex_meV"] for r in sel], [r["weight"] for r in sel])
+    out = {"registry_average_by_distance_meV": {f"{d:g}": v for d, v in by_d.items()},
+           "registry_sem_by_distance_meV": {f"{d:g}": v for d, v in sem_d.items()},
+           "n_variants": len(rows), "d_eval_angstrom": float(d_eval_angstrom), "fit": None}
+    if len(ds) >= 2:
+        out["fit"] = fit_exponential_decay([r["d_angstrom"] for r in rows], [r["lambda_ex_meV"] for r in rows],
+                                           d_eval_angstrom, weights=[r["weight"] for r in rows])
+    hit = [d for d in ds if abs(d - d_eval_angstrom) < 1e-3]
+    if hit:
+        out["lambda_ex_avg_meV"], out["lambda_ex_avg_err_meV"] = by_d[hit[0]], sem_d[hit[0]]
+        out["method"] = f"registry average at d = {hit[0]:g} Å (error: standard error over registries)"
+    elif out["fit"] is not None:
+        out["lambda_ex_avg_meV"], out["lambda_ex_avg_err_meV"] = out["fit"]["value_meV"], out["fit"]["value_err_meV"]
+        out["method"] = f"exponential fit evaluated at d = {d_eval_angstrom:g} Å"
+    else:
+        out["lambda_ex_avg_meV"], out["lambda_ex_avg_err_meV"] = by_d[ds[-1]], sem_d[ds[-1]]
+        out["method"] = f"registry average at the only distance d = {ds[-1]:g} Å (not at d_eval)"
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

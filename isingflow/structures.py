@@ -1415,7 +1415,7 @@ def _plan(config, system):
     return kind, plans, {"layers": layers, "comm": comm, "distances": distances, "regsets": regsets}
 
 
-_COMMON_KEYS = {"kind", "description", "enabled", "vacuum_angstrom", "min_distance_angstrom",
+_COMMON_KEYS = {"kind", "description", "enabled", "vacuum_angstrom", "dipole_correction", "min_distance_angstrom",
                 "min_interlayer_distance_angstrom"}
 _KIND_KEYS = {
     "monolayer": {"material", "a_angstrom", "supercell", "magmoms"},

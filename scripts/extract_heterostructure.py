@@ -99,31 +99,19 @@ def at(r, which):
 # --- ensemble: ⟨λex⟩ over registries at each distance, exponential fit, field --------------
 rows = []
 manifest = load_json(smk.input.het_manifest)
+ens_manifest = load_json(smk.input.ensemble_manifest)
+ens_layers = cfg["ensemble"].get("superconductor_layers", sc_layers)
 for variant, path in zip(smk.params.ensemble_variants, smk.input.ensemble_mesh):
-    info = manifest["variants"][variant]
-    lam = ex.exchange_splitting(read_bands(path), sc_layers, **lam_cfg).average_meV
+    info = ens_manifest["variants"][variant]
+    lam = ex.exchange_splitting(read_bands(path), ens_layers, **lam_cfg).average_meV
     rows.append({"variant": variant, "d_angstrom": float(info["distances_angstrom"][0]),
                  "registry": info.get("registry", {}).get("frac"), "weight": float(info.get("registry", {}).get("weight", 1.0)),
                  "lambda_ex_meV": lam})
 ens = {}
 if rows:
-    ds = sorted({r["d_angstrom"] for r in rows})
-    avg = []
-    for d in ds:
-        sel = [r for r in rows if r["d_angstrom"] == d]
-        w = np.array([r["weight"] for r in sel])
-        avg.append(float(np.sum(w * [r["lambda_ex_meV"] for r in sel]) / w.sum()))
-    ens["registry_average_by_distance_meV"] = dict(zip(map(str, ds), avg))
-    d_eval = cfg["ensemble"]["d_eval_angstrom"]
-    if len(ds) >= 2:
-        fit = ex.fit_exponential_decay(ds, avg, d_eval)
-        ens["fit"] = fit
-        lam_avg, lam_err = fit["value_meV"], fit["value_err_meV"]
-    else:
-        lam_avg, lam_err = avg[-1], float("nan")
-        ens["fit"] = None
-    ens["lambda_ex_avg_meV"] = lam_avg
-    ens["lambda_ex_avg_err_meV"] = lam_err
+    ens = ex.ensemble_average(rows, cfg["ensemble"]["d_eval_angstrom"])
+    ens["system"] = smk.params.ensemble_system
+    log.info("⟨λex⟩ = %.3f ± %.3f meV (%s)", ens["lambda_ex_avg_meV"], ens["lambda_ex_avg_err_meV"], ens["method"])
     with atomic_path(smk.output.ensemble_csv) as tmp, open(tmp, "w", newline="") as fh:
         wr = csv.DictWriter(fh, fieldnames=list(rows[0]))
         wr.writeheader()

@@ -51,6 +51,34 @@ def test_fit_exponential_decay_exact_and_gate():
         ex.fit_exponential_decay(d, lam[::-1], 6.88)
 
 
+def test_weighted_mean_sem_against_textbook_values():
+    mean, sem = ex.weighted_mean_sem([1.0, 2.0, 3.0])
+    assert mean == pytest.approx(2.0)
+    assert sem == pytest.approx(np.std([1.0, 2.0, 3.0], ddof=1) / np.sqrt(3))
+    mean, sem = ex.weighted_mean_sem([1.0, 3.0], [3.0, 1.0])
+    assert mean == pytest.approx(1.5)
+    assert np.isnan(ex.weighted_mean_sem([4.0])[1])
+
+
+def test_ensemble_average_uses_registries_at_d_eval_and_fits_all_points():
+    rows = []
+    for d in (6.28, 6.88):
+        for reg, factor in ((0, 0.8), (1, 1.0), (2, 1.2)):
+            rows.append({"d_angstrom": d, "weight": 1.0, "lambda_ex_meV": factor * 70.0 * np.exp(-(d - 6.28) / 0.35)})
+    ens = ex.ensemble_average(rows, 6.88)
+    at = 70.0 * np.exp(-0.6 / 0.35)
+    assert ens["lambda_ex_avg_meV"] == pytest.approx(at)
+    assert ens["lambda_ex_avg_err_meV"] == pytest.approx(at * 0.2 / np.sqrt(3))
+    assert "registry average" in ens["method"]
+    # the registry scatter enters the fit: a non-zero uncertainty on ℓ, ℓ itself exact-ish
+    assert ens["fit"]["decay_length_angstrom"] == pytest.approx(0.35, rel=0.02)
+    assert ens["fit"]["decay_length_err_angstrom"] > 0
+    # d_eval beyond the computed distances: the fit's value
+    far = ex.ensemble_average(rows, 7.5)
+    assert far["lambda_ex_avg_meV"] == pytest.approx(far["fit"]["value_meV"])
+    assert "fit" in far["method"]
+
+
 @pytest.mark.parametrize("phi_down,n,ratio,pol", [
     (0.54, 1, 3.8, 0.59), (0.81, 1, 11, 0.83), (1.08, 1, 26, 0.93),
     (0.54, 2, 15, 0.87), (0.81, 2, 116, 0.98), (1.08, 2, 660, 0.997),

@@ -36,7 +36,10 @@ ALL_TARGETS.extend(
 # --- heterostructure: λex, moments, alignment, spin filter, t⊥(k), ⟨λex⟩ ----------------------
 EXTRACT = config["extract"]
 HET = EXTRACT["heterostructure"]
-HET_ENSEMBLE = [v for v in STRUCTURE_VARIANTS.get(HET, []) if v != "base"]
+# ⟨λex⟩ comes from the registry × distance variants of ENSEMBLE_SYSTEM: the heterostructure itself
+# or (extract.ensemble.system) a cheaper system with the same interface, e.g. NbSe2/CrBr3
+ENSEMBLE_SYSTEM = EXTRACT["ensemble"].get("system", HET)
+ENSEMBLE_VARIANTS = ensemble_variants(ENSEMBLE_SYSTEM)
 
 
 rule extract_heterostructure:
@@ -46,16 +49,14 @@ rule extract_heterostructure:
         het_mesh=f"{RESULTS}/dft/{HET}/base/mesh.npz",
         het_unfolded=f"{RESULTS}/dft/{HET}/base/bands_unfolded.npz",
         het_manifest=f"{RESULTS}/structures/{HET}/manifest.json",
+        ensemble_manifest=f"{RESULTS}/structures/{ENSEMBLE_SYSTEM}/manifest.json",
         bilayer_unfolded=f"{RESULTS}/dft/{EXTRACT['bilayer']}/base/bands_unfolded.npz",
         sc_gs=f"{RESULTS}/dft/{EXTRACT['monolayer_superconductor']}/base/gs.json",
         sc_soc=f"{RESULTS}/dft/{EXTRACT['monolayer_superconductor']}/base/bands_soc.npz",
         sc_nosoc=f"{RESULTS}/dft/{EXTRACT['monolayer_superconductor']}/base/bands_nosoc.npz",
         mag_gs=f"{RESULTS}/dft/{EXTRACT['monolayer_magnet']}/base/gs.json",
         mag_bands=f"{RESULTS}/dft/{EXTRACT['monolayer_magnet']}/base/bands_nosoc.npz",
-        ensemble_mesh=[
-            f"{RESULTS}/dft/{HET}/{STRUCTURE_DUPLICATES.get(HET, {}).get(v, v)}/mesh.npz"
-            for v in HET_ENSEMBLE
-        ],
+        ensemble_mesh=[f"{RESULTS}/dft/{ENSEMBLE_SYSTEM}/{dft_variant(ENSEMBLE_SYSTEM, v)}/mesh.npz" for v in ENSEMBLE_VARIANTS],
     output:
         params=f"{RESULTS}/parameters/{HET}.json",
         ensemble_csv=f"{RESULTS}/parameters/{HET}_lambda_ex_ensemble.csv",
@@ -71,7 +72,8 @@ rule extract_heterostructure:
         extract=EXTRACT,
         het=HET,
         bilayer=EXTRACT["bilayer"],
-        ensemble_variants=HET_ENSEMBLE,
+        ensemble_system=ENSEMBLE_SYSTEM,
+        ensemble_variants=ENSEMBLE_VARIANTS,
         profile=PROFILE,
     script:
         "../../scripts/extract_heterostructure.py"
