@@ -35,3 +35,32 @@ def structure_file(wildcards):
 def manifest_file(wildcards):
     """The manifest of a system (variants, layers, supercell matrices)."""
     return f"{RESULTS}/structures/{wildcards.system}/manifest.json"
+
+
+# DFT settings per variant (STRUCTURE_VARIANTS / STRUCTURE_DUPLICATES come from structures.smk)
+def ensemble_variants(system):
+    """The registry × distance variants of a stack (every variant but ``base``)."""
+    return [v for v in STRUCTURE_VARIANTS.get(system, []) if v not in ("base", "pristine")]
+
+
+ENSEMBLE_OVERRIDES = DFT.get("ensemble_overrides") or {}
+
+
+def dft_settings(system, variant):
+    """The DFT settings of one variant: the profile's, with ``ensemble_overrides`` applied to the
+    registry × distance variants of a stack (docs/ensemble.md)."""
+    settings = {k: v for k, v in DFT.items() if k != "ensemble_overrides"}
+    if variant in ensemble_variants(system) and config["systems"][system]["kind"] == "stack":
+        settings.update(ENSEMBLE_OVERRIDES)
+    return settings
+
+
+def dft_variant(system, variant):
+    """The variant whose DFT serves ``variant``: an ensemble member that is the very structure of
+    another variant reuses that one's calculation, unless the two use different settings."""
+    twin = STRUCTURE_DUPLICATES.get(system, {}).get(variant, variant)
+    return twin if dft_settings(system, twin) == dft_settings(system, variant) else variant
+
+
+def dipole_correction(wildcards):
+    return bool(config["systems"][wildcards.system].get("dipole_correction", False))
