@@ -39,8 +39,10 @@ def manifest_file(wildcards):
 
 # DFT settings per variant (STRUCTURE_VARIANTS / STRUCTURE_DUPLICATES come from structures.smk)
 def ensemble_variants(system):
-    """The registry × distance variants of a stack (every variant but ``base``)."""
-    return [v for v in STRUCTURE_VARIANTS.get(system, []) if v not in ("base", "pristine")]
+    """The registry × distance variants of a stack (every variant but ``base``; none for other kinds)."""
+    if config["systems"].get(system, {}).get("kind") != "stack":
+        return []
+    return [v for v in STRUCTURE_VARIANTS.get(system, []) if v != "base"]
 
 
 ENSEMBLE_OVERRIDES = DFT.get("ensemble_overrides") or {}
@@ -50,7 +52,7 @@ def dft_settings(system, variant):
     """The DFT settings of one variant: the profile's, with ``ensemble_overrides`` applied to the
     registry × distance variants of a stack (docs/ensemble.md)."""
     settings = {k: v for k, v in DFT.items() if k != "ensemble_overrides"}
-    if variant in ensemble_variants(system) and config["systems"][system]["kind"] == "stack":
+    if variant in ensemble_variants(system):
         settings.update(ENSEMBLE_OVERRIDES)
     return settings
 
