@@ -95,6 +95,36 @@ def check_semantics(config: dict) -> None:
         raise ConfigError(
             f"config key 'profile': {profile!r} is not one of the defined profiles "
             f"{sorted(config.get('profiles', {}))}")
+    systems = config.get("systems", {})
+    for name, settings in config["profiles"].items():
+        for system in (settings.get("dft", {}).get("system_overrides") or {}):
+            if system not in systems:
+                raise ConfigError(f"config key 'profiles.{name}.dft.system_overrides': {system!r} is not a "
+                                  f"system of 'systems:' ({sorted(systems)})")
+    extract = config.get("extract")
+    if extract:
+        for key in ("heterostructure", "bilayer", "monolayer_superconductor", "monolayer_magnet"):
+            if extract.get(key) not in systems:
+                raise ConfigError(f"config key 'extract.{key}': {extract.get(key)!r} is not a system of "
+                                  f"'systems:' ({sorted(systems)})")
+        ensemble_system = extract.get("ensemble", {}).get("system")
+        if ensemble_system is not None:
+            if systems.get(ensemble_system, {}).get("kind") != "stack":
+                raise ConfigError(f"config key 'extract.ensemble.system': {ensemble_system!r} is not a stack "
+                                  f"system of 'systems:'")
+            if not superconductor_layers_of(config, ensemble_system):
+                raise ConfigError(f"config key 'extract.ensemble.system': {ensemble_system!r} has no layer of "
+                                  f"the heterostructure's superconductor")
+
+
+def superconductor_layers_of(config: dict, system: str) -> list[int]:
+    """Layer indices of ``system`` made of the heterostructure's superconductor material (the
+    material of its first ``extract.superconductor_layers`` layer)."""
+    extract = config["extract"]
+    het_layers = config["systems"][extract["heterostructure"]]["layers"]
+    material = het_layers[extract["superconductor_layers"][0]]["material"]
+    return [i for i, layer in enumerate(config["systems"][system].get("layers", []))
+            if layer["material"] == material]
 
 
 def profile_settings(config: dict, section: str) -> dict[str, Any]:

@@ -304,6 +304,50 @@ def ensemble_average(rows: list[dict], d_eval_angstrom: float) -> dict:
     return out
 
 
+def compare_ensembles(reference: dict, candidate: dict) -> dict:
+    """How far ``candidate``'s ⟨λex⟩ (e.g. from the one-interface bilayer) lies from ``reference``'s
+    (the heterostructure's own ensemble), against the uncertainty that ⟨λex⟩ is reported with.
+
+    Both are :func:`ensemble_average` outputs.  ``within_uncertainty`` is true when the difference
+    is below the reference's stated error (the standard error over registries).
+    """
+    diff = candidate["lambda_ex_avg_meV"] - reference["lambda_ex_avg_meV"]
+    err = reference["lambda_ex_avg_err_meV"]
+    err = float("nan") if err is None else err
+    cost = [e.get("dft_wall_time_s") for e in (reference, candidate)]
+    return {"difference_meV": diff, "reference_err_meV": err,
+            "within_uncertainty": bool(np.isfinite(err) and abs(diff) < err),
+            "cost_ratio": cost[0] / cost[1] if all(cost) else None}
+
+
+def _pm(value, err) -> str:
+    """``value ± err`` (2 decimals); a missing error (one registry, JSON null) is shown as n/a."""
+    if value is None:
+        return "—"
+    return f"{value:.2f} ± {err:.2f}" if err is not None and np.isfinite(err) else f"{value:.2f} ± n/a"
+
+
+def ensemble_table_markdown(ensembles: list[dict]) -> str:
+    """Markdown table of ⟨λex⟩ from several ensemble systems; the first is the reference."""
+    ref = ensembles[0]
+    ds = sorted({d for e in ensembles for d in e["registry_average_by_distance_meV"]}, key=float)
+    head = ["system", "variants", "DFT wall time (s)", "⟨λex⟩ (meV)", "method"]
+    head += [f"registry mean at {d} Å (meV)" for d in ds] + ["fit decay length (Å)", "Δ vs reference (meV)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for e in ensembles:
+        fit = e.get("fit") or {}
+        cmp = compare_ensembles(ref, e)
+        row = [e["system"], str(e["n_variants"]), f"{e.get('dft_wall_time_s') or float('nan'):.0f}",
+               _pm(e["lambda_ex_avg_meV"], e["lambda_ex_avg_err_meV"]), e["method"]]
+        for d in ds:
+            row.append(_pm(e["registry_average_by_distance_meV"].get(d), e["registry_sem_by_distance_meV"].get(d)))
+        row.append(_pm(fit.get("decay_length_angstrom"), fit.get("decay_length_err_angstrom")))
+        row.append("reference" if e is ref else f"{cmp['difference_meV']:+.2f} "
+                   f"({'within' if cmp['within_uncertainty'] else 'not within'} ±{cmp['reference_err_meV']:.2f})")
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
 # ---------------------------------------------------------------------------------------------
 # Band alignment and spin filtering
 # ---------------------------------------------------------------------------------------------

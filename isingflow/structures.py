@@ -1587,8 +1587,15 @@ def system_config(config: Mapping, system: str) -> dict:
             todo.append(spec["same_separation_as"].get("system"))
     prof = config["profile"]
     pset = config["profiles"][prof]
+    kinds = {systems[s].get("kind") for s in needed}
+    structures = copy.deepcopy(pset.get("structures")) or {}
+    if "vacancy" not in kinds:  # keys a system does not use must not trigger its rebuild
+        structures.pop("vacancy_supercell", None)
+    if "stack" not in kinds:
+        for key in ("registry_grid", "high_symmetry_registries", "n_distances"):
+            structures.pop(key, None)
     return {"profile": prof,
-            "profiles": {prof: {"structures": copy.deepcopy(pset.get("structures")),
+            "profiles": {prof: {"structures": structures,
                                 "dft": {"vacuum_angstrom": pset["dft"]["vacuum_angstrom"]}}},
             "systems": {s: copy.deepcopy(systems[s]) for s in systems if s in needed}}
 

@@ -1,4 +1,6 @@
 """Rule entry point: GPAW self-consistent ground state of one structure variant."""
+import time
+
 from ase.io import read
 
 from isingflow.dft.gpaw_engine import run_ground_state
@@ -10,11 +12,13 @@ log = setup_logging(smk.log.log)
 mpi_relaunch(smk)  # resources mpi + tasks (Slurm profile): rerun this script on that many ranks
 atoms = read(smk.input.structure)
 log.info("ground state of %s (%d atoms), settings %s", smk.input.structure, len(atoms), smk.params.dft)
+start = time.perf_counter()
 summary = run_ground_state(atoms, smk.params.dft, smk.output.gpw, txt=smk.log.gpaw, xc=smk.params.xc,
                            hubbard_u_eV=smk.params.hubbard_u_eV or None,
                            dipole_correction=smk.params.dipole_correction,
                            cache_dir=smk.params.cache_dir, mesh_bands_path=smk.output.mesh,
                            atom_layers=atoms.arrays["layer"].tolist() if "layer" in atoms.arrays else None)
+summary["wall_time_s"] = time.perf_counter() - start  # of this job (0-iteration reuse: restart read)
 summary["provenance"] = provenance(inputs=[smk.input.structure],
                                    settings={"dft": smk.params.dft, "xc": smk.params.xc})
 write_json(smk.output.summary, summary)

@@ -4,7 +4,6 @@ Reads the normalised band files of the heterostructure (base variant and ensembl
 bilayer reference and the two monolayers; writes results/parameters/<heterostructure>.json,
 the ensemble table and Fig. 1b, 1c, 1d and the hot-spot plot.
 """
-import csv
 import json
 
 import numpy as np
@@ -96,36 +95,10 @@ def at(r, which):
     return float(t[i])
 
 
-# --- ensemble: ⟨λex⟩ over registries at each distance, exponential fit, field --------------
-rows = []
-manifest = load_json(smk.input.het_manifest)
-ens_manifest = load_json(smk.input.ensemble_manifest)
-ens_layers = cfg["ensemble"].get("superconductor_layers", sc_layers)
-for variant, path in zip(smk.params.ensemble_variants, smk.input.ensemble_mesh):
-    info = ens_manifest["variants"][variant]
-    lam = ex.exchange_splitting(read_bands(path), ens_layers, **lam_cfg).average_meV
-    rows.append({"variant": variant, "d_angstrom": float(info["distances_angstrom"][0]),
-                 "registry": info.get("registry", {}).get("frac"), "weight": float(info.get("registry", {}).get("weight", 1.0)),
-                 "lambda_ex_meV": lam})
-ens = {}
-if rows:
-    ens = ex.ensemble_average(rows, cfg["ensemble"]["d_eval_angstrom"])
-    ens["system"] = smk.params.ensemble_system
-    log.info("⟨λex⟩ = %.3f ± %.3f meV (%s)", ens["lambda_ex_avg_meV"], ens["lambda_ex_avg_err_meV"], ens["method"])
-    with atomic_path(smk.output.ensemble_csv) as tmp, open(tmp, "w", newline="") as fh:
-        wr = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        wr.writeheader()
-        wr.writerows(rows)
-else:
-    # no registry ensemble in this profile: ⟨λex⟩ is the base variant's λex (stated in the output)
-    d_base = float(manifest["variants"]["base"]["distances_angstrom"][0])
-    log.warning("no ensemble variants: ⟨λex⟩ = λex of the base variant at d = %.2f Å", d_base)
-    ens = {"registry_average_by_distance_meV": {str(d_base): lam_mesh.average_meV}, "fit": None,
-           "lambda_ex_avg_meV": lam_mesh.average_meV, "lambda_ex_avg_err_meV": float("nan"),
-           "note": "no registry ensemble in this profile: base variant only"}
-    with atomic_path(smk.output.ensemble_csv) as tmp, open(tmp, "w", newline="") as fh:
-        csv.writer(fh).writerows([["variant", "d_angstrom", "registry", "weight", "lambda_ex_meV"],
-                                  ["base", d_base, "", 1.0, lam_mesh.average_meV]])
+# --- ⟨λex⟩ from the registry × distance ensemble (rule extract_ensemble) -> field ---------------
+ens = {k: v for k, v in load_json(smk.input.ensemble).items() if k != "provenance"}
+log.info("⟨λex⟩ = %.3f ± %.3f meV from %s (%s)", ens["lambda_ex_avg_meV"], ens["lambda_ex_avg_err_meV"],
+         ens["system"], ens["method"])
 
 field = cfg["field"]
 B_half = ex.field_from_exchange(ens["lambda_ex_avg_meV"], "half")
@@ -163,5 +136,4 @@ out = {
     "provenance": provenance(inputs=list(smk.input), settings=cfg),
 }
 write_json(smk.output.params, out)
-write_json(f"{smk.output.ensemble_csv}.prov.json", out["provenance"])
 log.info("wrote %s", smk.output.params)

@@ -79,6 +79,29 @@ def test_ensemble_average_uses_registries_at_d_eval_and_fits_all_points():
     assert "fit" in far["method"]
 
 
+def _ensemble(values_by_d, wall_time_s, system):
+    rows = [{"d_angstrom": d, "weight": 1.0, "lambda_ex_meV": v} for d, vals in values_by_d.items() for v in vals]
+    ens = ex.ensemble_average(rows, 6.88)
+    ens.update({"system": system, "dft_wall_time_s": wall_time_s})
+    return ens
+
+
+def test_compare_ensembles_against_the_reference_error():
+    trilayer = _ensemble({6.28: [60.0, 70.0, 80.0], 6.88: [9.0, 12.0, 15.0]}, 3000.0, "tri")
+    assert trilayer["lambda_ex_avg_err_meV"] == pytest.approx(np.sqrt(3.0))  # std 3 / √3
+    close = _ensemble({6.28: [61.0, 71.0, 79.0], 6.88: [10.0, 12.5, 15.5]}, 1000.0, "bi")
+    far = _ensemble({6.28: [61.0, 71.0, 79.0], 6.88: [12.0, 14.5, 17.5]}, 1000.0, "bi2")
+    c = ex.compare_ensembles(trilayer, close)
+    assert c["difference_meV"] == pytest.approx(2.0 / 3.0)
+    assert c["within_uncertainty"] and c["cost_ratio"] == pytest.approx(3.0)
+    assert not ex.compare_ensembles(trilayer, far)["within_uncertainty"]
+    table = ex.ensemble_table_markdown([trilayer, close, far])
+    lines = table.splitlines()
+    assert len(lines) == 5 and "reference" in lines[2]
+    assert "+0.67 (within ±1.73)" in lines[3] and "not within" in lines[4]
+    assert "12.00 ± 1.73" in lines[2]
+
+
 @pytest.mark.parametrize("phi_down,n,ratio,pol", [
     (0.54, 1, 3.8, 0.59), (0.81, 1, 11, 0.83), (1.08, 1, 26, 0.93),
     (0.54, 2, 15, 0.87), (0.81, 2, 116, 0.98), (1.08, 2, 660, 0.997),

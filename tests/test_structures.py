@@ -242,7 +242,7 @@ def test_ensemble_weights_and_base_duplicate(built):
 # --------------------------------------------------------------------------- vacancies
 def test_vacancy_supercell_quick(built):
     at, p = built["NbSe2-VSe"]["base"]
-    n = 4  # quick profile
+    n = 3  # quick profile
     assert S._composition(at.get_chemical_symbols()) == {"Nb": n * n, "Se": 2 * n * n - 1}
     assert np.linalg.norm(at.cell[0]) == pytest.approx(n * A_NBSE2)
     assert p["vacancy"]["element"] == "Se" and len(p["vacancy"]["neighbours_after_removal"]) == 3
@@ -389,3 +389,14 @@ def test_snakemake_dry_run_fails_on_bad_structure_config(tmp_path, snakemake_run
     assert proc.returncode != 0
     assert "systems.NbSe2-CrBr3-NbSe2.layers[1].material" in proc.stdout
     assert not (tmp_path / "results").exists()
+
+
+def test_system_config_holds_only_what_the_system_uses():
+    """A rule's params: changing the vacancy supercell must not trigger a rebuild of the stacks."""
+    cfg = _config("quick")
+    tri = S.system_config(cfg, "NbSe2-CrBr3-NbSe2")["profiles"]["quick"]["structures"]
+    vac = S.system_config(cfg, "NbSe2-VSe")["profiles"]["quick"]["structures"]
+    mono = S.system_config(cfg, "NbSe2-1L")["profiles"]["quick"]["structures"]
+    assert "vacancy_supercell" not in tri and tri["n_distances"] == 2
+    assert vac["vacancy_supercell"] == 3 and "registry_grid" not in vac
+    assert set(mono) == {"max_atoms"}

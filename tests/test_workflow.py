@@ -1,6 +1,7 @@
 """Real Snakemake runs of the pipeline on the smoke profile, in temporary directories."""
 import json
 
+import numpy as np
 import pytest
 
 from tests.conftest import run_snakemake
@@ -33,7 +34,7 @@ def test_full_dag_dry_run_every_profile(tmp_path):
 
 def test_heterostructure_extraction_smoke(tmp_path):
     """The trilayer chain on the smoke profile: λex, moments, barriers, spin filter, t⊥, ⟨λex⟩."""
-    run_snakemake(tmp_path, targets=["extract"], config={"profile": "smoke"}, timeout=2400)
+    run_snakemake(tmp_path, targets=["extract", "ensemble_systems"], config={"profile": "smoke"}, timeout=2400)
     p = json.loads((tmp_path / "results/parameters/NbSe2-CrBr3-NbSe2.json").read_text())
     # Cr3+ carries ~3 µB (physics gate); NbSe2 picks up a small induced moment
     assert all(2.5 < m < 3.5 for m in p["m_Cr_muB"])
@@ -48,7 +49,21 @@ def test_heterostructure_extraction_smoke(tmp_path):
     assert p["bilayer_t_perp_Gamma_meV"] < 0.1
     assert p["B_equiv_full_convention_T"] == pytest.approx(2 * p["B_equiv_half_convention_T"])
     # ⟨λex⟩ over the three three-fold registries at 6.88 Å (smoke: one distance, no fit)
+    # ⟨λex⟩ over the three three-fold registries at 6.88 Å of the one-interface NbSe2/CrBr3 bilayer
+    # (extract.ensemble.system; smoke: one distance, no fit)
+    assert p["ensemble"]["system"] == "NbSe2-CrBr3" and p["ensemble"]["superconductor_layers"] == [0]
     assert len(p["ensemble"]["registry_average_by_distance_meV"]) == 1
-    assert p["lambda_ex_avg_meV"] is not None
+    assert [v["variant"] for v in p["ensemble"]["variants"]] == \
+        ["reg-0.000-0.000_d-6.88", "reg-0.333-0.667_d-6.88", "reg-0.667-0.333_d-6.88"]
+    lam = [v["lambda_ex_meV"] for v in p["ensemble"]["variants"]]
+    assert p["lambda_ex_avg_meV"] == pytest.approx(np.mean(lam))
+    assert p["lambda_ex_avg_err_meV"] == pytest.approx(np.std(lam, ddof=1) / np.sqrt(3))
+    # the registry (0, 0) member is the bilayer's base calculation, not a second SCF
+    assert not (tmp_path / "results/dft/NbSe2-CrBr3/reg-0.000-0.000_d-6.88").exists()
+    # the evidence table: the trilayer's own ensemble beside the bilayer's, with cost
+    table = (tmp_path / "results/convergence/ensemble_systems.md").read_text()
+    rows = [line for line in table.splitlines() if line.startswith("| NbSe2")]
+    assert [r.split("|")[1].strip() for r in rows] == ["NbSe2-CrBr3-NbSe2", "NbSe2-CrBr3"]
+    assert "reference" in rows[0] and "within" in rows[1]
     for fig in ("fig1b", "fig1c", "fig1d", "hotspots"):
         assert (tmp_path / f"results/figures/{fig}.png").stat().st_size > 10_000

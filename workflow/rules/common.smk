@@ -4,7 +4,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir)))  # isingflow importable without installation
 
-from isingflow.config import ConfigError, profile_settings, validate_config
+from isingflow.config import ConfigError, profile_settings, superconductor_layers_of, validate_config
 
 try:
     validate_config(config)
@@ -45,13 +45,21 @@ def ensemble_variants(system):
     return [v for v in STRUCTURE_VARIANTS.get(system, []) if v != "base"]
 
 
+def ensemble_members(system):
+    """The variants whose λex enter ⟨λex⟩ (``base`` alone when the profile builds no ensemble)."""
+    return ensemble_variants(system) or ["base"]
+
+
 ENSEMBLE_OVERRIDES = DFT.get("ensemble_overrides") or {}
+SYSTEM_OVERRIDES = DFT.get("system_overrides") or {}
+_OVERRIDE_KEYS = ("ensemble_overrides", "system_overrides")
 
 
 def dft_settings(system, variant):
-    """The DFT settings of one variant: the profile's, with ``ensemble_overrides`` applied to the
-    registry × distance variants of a stack (docs/ensemble.md)."""
-    settings = {k: v for k, v in DFT.items() if k != "ensemble_overrides"}
+    """The DFT settings of one variant: the profile's, then its ``system_overrides`` for this system,
+    then ``ensemble_overrides`` for the registry × distance variants of a stack (docs/ensemble.md)."""
+    settings = {k: v for k, v in DFT.items() if k not in _OVERRIDE_KEYS}
+    settings.update(SYSTEM_OVERRIDES.get(system, {}))
     if variant in ensemble_variants(system):
         settings.update(ENSEMBLE_OVERRIDES)
     return settings

@@ -39,7 +39,44 @@ HET = EXTRACT["heterostructure"]
 # ⟨λex⟩ comes from the registry × distance variants of ENSEMBLE_SYSTEM: the heterostructure itself
 # or (extract.ensemble.system) a cheaper system with the same interface, e.g. NbSe2/CrBr3
 ENSEMBLE_SYSTEM = EXTRACT["ensemble"].get("system", HET)
-ENSEMBLE_VARIANTS = ensemble_variants(ENSEMBLE_SYSTEM)
+
+
+rule extract_ensemble:
+    """λex of each registry × distance variant of a stack; ⟨λex⟩ with its standard error and fit."""
+    input:
+        manifest=manifest_file,
+        mesh=lambda wc: [f"{RESULTS}/dft/{wc.system}/{dft_variant(wc.system, v)}/mesh.npz" for v in ensemble_members(wc.system)],
+        gs=lambda wc: [f"{RESULTS}/dft/{wc.system}/{dft_variant(wc.system, v)}/gs.json" for v in ensemble_members(wc.system)],
+    output:
+        json=f"{RESULTS}/parameters/ensemble/{{system}}.json",
+        csv=f"{RESULTS}/parameters/ensemble/{{system}}.csv",
+    conda:
+        CONDA_ENV
+    log:
+        f"{LOGS}/extract/ensemble_{{system}}.log",
+    params:
+        variants=lambda wc: ensemble_members(wc.system),
+        superconductor_layers=lambda wc: superconductor_layers_of(config, wc.system),
+        lambda_ex=EXTRACT["lambda_ex"],
+        d_eval_angstrom=EXTRACT["ensemble"]["d_eval_angstrom"],
+        profile=PROFILE,
+    script:
+        "../../scripts/extract_ensemble.py"
+
+
+rule ensemble_systems:
+    """⟨λex⟩ of the heterostructure's own ensemble beside that of extract.ensemble.system, with cost:
+    the evidence that the cheaper system moves ⟨λex⟩ less than its uncertainty (docs/ensemble.md)."""
+    input:
+        [f"{RESULTS}/parameters/ensemble/{s}.json" for s in dict.fromkeys([HET, ENSEMBLE_SYSTEM])],
+    output:
+        f"{RESULTS}/convergence/ensemble_systems.md",
+    conda:
+        CONDA_ENV
+    log:
+        f"{LOGS}/convergence/ensemble_systems.log",
+    script:
+        "../../scripts/ensemble_systems_table.py"
 
 
 rule extract_heterostructure:
@@ -48,18 +85,15 @@ rule extract_heterostructure:
         het_gs=f"{RESULTS}/dft/{HET}/base/gs.json",
         het_mesh=f"{RESULTS}/dft/{HET}/base/mesh.npz",
         het_unfolded=f"{RESULTS}/dft/{HET}/base/bands_unfolded.npz",
-        het_manifest=f"{RESULTS}/structures/{HET}/manifest.json",
-        ensemble_manifest=f"{RESULTS}/structures/{ENSEMBLE_SYSTEM}/manifest.json",
+        ensemble=f"{RESULTS}/parameters/ensemble/{ENSEMBLE_SYSTEM}.json",
         bilayer_unfolded=f"{RESULTS}/dft/{EXTRACT['bilayer']}/base/bands_unfolded.npz",
         sc_gs=f"{RESULTS}/dft/{EXTRACT['monolayer_superconductor']}/base/gs.json",
         sc_soc=f"{RESULTS}/dft/{EXTRACT['monolayer_superconductor']}/base/bands_soc.npz",
         sc_nosoc=f"{RESULTS}/dft/{EXTRACT['monolayer_superconductor']}/base/bands_nosoc.npz",
         mag_gs=f"{RESULTS}/dft/{EXTRACT['monolayer_magnet']}/base/gs.json",
         mag_bands=f"{RESULTS}/dft/{EXTRACT['monolayer_magnet']}/base/bands_nosoc.npz",
-        ensemble_mesh=[f"{RESULTS}/dft/{ENSEMBLE_SYSTEM}/{dft_variant(ENSEMBLE_SYSTEM, v)}/mesh.npz" for v in ENSEMBLE_VARIANTS],
     output:
         params=f"{RESULTS}/parameters/{HET}.json",
-        ensemble_csv=f"{RESULTS}/parameters/{HET}_lambda_ex_ensemble.csv",
         fig1b=report(f"{RESULTS}/figures/fig1b.png", caption="../report/fig1b.rst", category="DFT"),
         fig1c=report(f"{RESULTS}/figures/fig1c.png", caption="../report/fig1c.rst", category="DFT"),
         fig1d=report(f"{RESULTS}/figures/fig1d.png", caption="../report/fig1d.rst", category="DFT"),
@@ -72,8 +106,6 @@ rule extract_heterostructure:
         extract=EXTRACT,
         het=HET,
         bilayer=EXTRACT["bilayer"],
-        ensemble_system=ENSEMBLE_SYSTEM,
-        ensemble_variants=ENSEMBLE_VARIANTS,
         profile=PROFILE,
     script:
         "../../scripts/extract_heterostructure.py"

@@ -31,7 +31,6 @@ for _system, _out in STRUCTURE_OUTPUTS.items():
         name:
             _structure_rules[-1]
         localrule: True
-        localrule: True
         input:
             registry=[str(p) for p in _structures.registry_files()],
         output:
