@@ -27,7 +27,11 @@ for name, theta in (("par", 0.0), ("perp", math.pi / 2)):
     d_o = order_parameter(T, B, theta_B=theta, delta_soc=delta_soc, eta=eta)
     G = conductance(V, T, B, theta_B=theta, delta_soc=delta_soc, eta=eta, gamma0=gamma0,
                     spin_filter=(w_up, 1 - w_up), delta=d_o)
-    vp, fwhm = peak_and_fwhm(V, G, d_o)
+    if d_o > 0:
+        vp, fwhm = peak_and_fwhm(V, G, d_o)
+    else:  # the field destroys superconductivity: no coherence peak to report
+        vp, fwhm = float("nan"), float("nan")
+        log.warning("%s: Δo = 0 at B = %.4g Tc0 (normal state); no coherence peak", name, B)
     summary[name] = {"delta_o": d_o, "V_peak": vp, "fwhm": fwhm}
     rows += [{"direction": name, "B": B, "V": float(v), "G": float(g)} for v, g in zip(V, G)]
     log.info("%s: Δo = %.6f, V_p = %.5f, FWHM = %.5f (B = %.4g Tc0)", name, d_o, vp, fwhm, B)
