@@ -101,8 +101,12 @@ log.info("⟨λex⟩ = %.3f ± %.3f meV from %s (%s)", ens["lambda_ex_avg_meV"],
          ens["system"], ens["method"])
 
 field = cfg["field"]
-B_half = ex.field_from_exchange(ens["lambda_ex_avg_meV"], "half")
-B_full = ex.field_from_exchange(ens["lambda_ex_avg_meV"], "full")
+# B is a field strength: |⟨λex⟩|.  Registries can split the NbSe2 bands parallel or antiparallel to
+# the CrBr3 moment (λex of either sign), so the average can be small or negative; its sign is kept
+# as the field's direction relative to the magnet (the model swaps the spin-filter weights).
+parallel = ens["lambda_ex_avg_meV"] >= 0
+B_half = ex.field_from_exchange(abs(ens["lambda_ex_avg_meV"]), "half")
+B_full = ex.field_from_exchange(abs(ens["lambda_ex_avg_meV"]), "full")
 B_used = B_half if field["convention"] == "half" else B_full
 
 out = {
@@ -129,7 +133,7 @@ out = {
     "hotspot_correlation_tperp2_vs_abs_delta_soc": corr,
     "ensemble": ens,
     "lambda_ex_avg_meV": ens["lambda_ex_avg_meV"], "lambda_ex_avg_err_meV": ens["lambda_ex_avg_err_meV"],
-    "B_equiv_T": B_used, "B_equiv_half_convention_T": B_half, "B_equiv_full_convention_T": B_full,
+    "B_equiv_T": B_used, "B_equiv_parallel_to_magnet": parallel, "B_equiv_half_convention_T": B_half, "B_equiv_full_convention_T": B_full,
     "B_equiv_convention": "µB·B = λex/2" if field["convention"] == "half" else "µB·B = λex",
     "B_equiv_Tc_units": ex.tesla_to_tc_units(B_used, field["Tc_K"]),
     "Tc_K": field["Tc_K"],

@@ -20,6 +20,10 @@ k_B_meV = 0.08617333262 * het["Tc_K"]
 delta_soc = mono["delta_soc_half_K_meV"] / k_B_meV if cfg.get("use_dft_delta_soc") else cfg.get("delta_soc", 20.0)
 n_layers = str(cfg.get("spin_filter_layers", 1))
 w_up = next(r["weight_up"] for r in het["spin_filter_vacuum_aligned"] if str(r["n_layers"]) == n_layers)
+if not het["B_equiv_parallel_to_magnet"]:
+    # the exchange field points against the CrBr3 moment: the barrier favours the model's minority spin
+    w_up = 1.0 - w_up
+    log.info("⟨λex⟩ < 0: field antiparallel to the magnet; spin-filter weights swapped (w+ = %.3f)", w_up)
 T, eta, gamma0 = cfg.get("T", 0.5), cfg.get("eta", 1.0), cfg.get("gamma0", 0.01)
 V = np.linspace(0.0, cfg.get("v_max", 5.0), 2001)
 rows, summary = [], {}
@@ -43,6 +47,6 @@ write_json(smk.output.json, {
     "B_Tc0": B, "B_T": het["B_equiv_T"], "B_convention": het["B_equiv_convention"],
     "lambda_ex_avg_meV": het["lambda_ex_avg_meV"], "delta_soc_Tc0": delta_soc,
     "delta_soc_source": "DFT (monolayer, half splitting at K)" if cfg.get("use_dft_delta_soc") else "config",
-    "spin_filter_weight_up": w_up, "T": T, "eta": eta, "gamma0": gamma0, "results": summary,
+    "spin_filter_weight_up": w_up, "B_parallel_to_magnet": het["B_equiv_parallel_to_magnet"], "T": T, "eta": eta, "gamma0": gamma0, "results": summary,
     "provenance": provenance(inputs=[smk.input.het, smk.input.monolayer], settings=cfg)})
 plot_handoff(rows, summary, B, het["B_equiv_T"], smk.output.figure)

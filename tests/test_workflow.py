@@ -34,7 +34,8 @@ def test_full_dag_dry_run_every_profile(tmp_path):
 
 def test_heterostructure_extraction_smoke(tmp_path):
     """The trilayer chain on the smoke profile: λex, moments, barriers, spin filter, t⊥, ⟨λex⟩."""
-    run_snakemake(tmp_path, targets=["extract", "ensemble_systems"], config={"profile": "smoke"}, timeout=2400)
+    run_snakemake(tmp_path, targets=["extract", "ensemble_systems", "results/model/dft_handoff.json"],
+                  config={"profile": "smoke"}, timeout=2400)
     p = json.loads((tmp_path / "results/parameters/NbSe2-CrBr3-NbSe2.json").read_text())
     # Cr3+ carries ~3 µB (physics gate); NbSe2 picks up a small induced moment
     assert all(2.5 < m < 3.5 for m in p["m_Cr_muB"])
@@ -60,6 +61,15 @@ def test_heterostructure_extraction_smoke(tmp_path):
     assert p["lambda_ex_avg_err_meV"] == pytest.approx(np.std(lam, ddof=1) / np.sqrt(3))
     # the registry (0, 0) member is the bilayer's base calculation, not a second SCF
     assert not (tmp_path / "results/dft/NbSe2-CrBr3/reg-0.000-0.000_d-6.88").exists()
+    # B is a field strength; the sign of ⟨λex⟩ (registries split either way) is its direction, and the
+    # model hand-off turns it into which spin the CrBr3 barrier favours
+    assert p["B_equiv_T"] >= 0 and p["B_equiv_parallel_to_magnet"] == (p["lambda_ex_avg_meV"] >= 0)
+    handoff = json.loads((tmp_path / "results/model/dft_handoff.json").read_text())
+    assert handoff["B_T"] == pytest.approx(p["B_equiv_T"])
+    w_up = next(r["weight_up"] for r in p["spin_filter_vacuum_aligned"] if r["n_layers"] == 1)
+    assert handoff["spin_filter_weight_up"] == pytest.approx(w_up if p["B_equiv_parallel_to_magnet"] else 1 - w_up)
+    for direction in ("par", "perp"):
+        assert handoff["results"][direction]["delta_o"] >= 0
     # the evidence table: the trilayer's own ensemble beside the bilayer's, with cost
     table = (tmp_path / "results/convergence/ensemble_systems.md").read_text()
     rows = [line for line in table.splitlines() if line.startswith("| NbSe2")]
