@@ -74,3 +74,9 @@ def dft_variant(system, variant):
 
 def dipole_correction(wildcards):
     return bool(config["systems"][wildcards.system].get("dipole_correction", False))
+
+
+def cost_priority(wildcards):
+    """Scheduling priority of a DFT job: the atom count of its structure, so that the longest jobs
+    (the heterostructure, the vacancy supercell) start first and the small ones fill the gaps."""
+    return STRUCTURE_N_ATOMS.get(wildcards.system, {}).get(wildcards.variant, 0)

@@ -28,6 +28,7 @@ rule dft_ground_state:
         dipole_correction=dipole_correction,
         cache_dir=lambda wc: f"{RESULTS}/dft/{wc.system}/{wc.variant}/.scf-cache",
     threads: 1
+    priority: cost_priority
     resources:
         runtime=lambda wc, attempt: 120 * attempt,
         mem_mb=lambda wc, attempt: 4000 * attempt,
@@ -56,6 +57,7 @@ rule dft_bands:
         npoints=lambda wc: DFT["stack_band_path_points" if wc.kind == "unfolded" else "band_path_points"],
         unfold_material=config["dft"]["unfold_material"],
     threads: 1
+    priority: cost_priority
     resources:
         runtime=lambda wc, attempt: 60 * attempt,
         mem_mb=lambda wc, attempt: 4000 * attempt,

@@ -21,6 +21,9 @@ STRUCTURE_DUPLICATES = {
     for s, b in _built.items()
 }
 
+# atoms per variant: the DFT rules schedule the largest (longest) jobs first
+STRUCTURE_N_ATOMS = {s: {v: len(atoms) for v, (atoms, _p) in b.items()} for s, b in _built.items()}
+
 STRUCTURE_OUTPUTS = {s: _structures.output_paths(RESULTS, s, v) for s, v in STRUCTURE_VARIANTS.items()}
 
 _structure_rules = []
