@@ -54,6 +54,7 @@ for _system, _out in STRUCTURE_OUTPUTS.items():
             system=_system,
             config=_structures.system_config(config, _system),
         threads: 1
+        priority: 1000  # seconds each; built first so the DFT jobs can start largest-first
         resources:
             runtime=10,
             mem_mb=2000,
