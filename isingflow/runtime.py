@@ -30,7 +30,12 @@ def mpi_relaunch(smk) -> None:
     relaunched ranks, or when GPAW is built without MPI (then a warning: one core is used).
     """
     launcher, tasks = smk.resources.get("mpi"), int(smk.resources.get("tasks") or 1)
-    if not launcher or tasks < 2 or _RELAUNCHED in os.environ:
+    if _RELAUNCHED in os.environ:
+        # one of the ranks: GPAW's MPI world must be set up before ASE touches its own (ASE's
+        # file I/O would fix ASE's world at size 1, and GPAW then refuses to run in parallel)
+        import gpaw.mpi  # noqa: F401
+        return
+    if not launcher or tasks < 2:
         return
     log = logging.getLogger("isingflow")
     from gpaw import cgpaw
