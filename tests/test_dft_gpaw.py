@@ -140,3 +140,22 @@ def test_unfolding_2x2_supercell_reproduces_primitive_bands(ground_state, smoke,
         # 2×2 SCF differs slightly from the primitive one: 60 meV tolerance)
         for e in near:
             assert np.min(np.abs(es - e)) < 0.06
+
+
+def test_total_and_projected_dos_count_the_electrons(ground_state, smoke, tmp_path):
+    """DOS of the SCF mesh: ∫ up to E_F gives GPAW's number of valence electrons; the atoms'
+    projected DOS add up to the layer's, and the monolayer's layer holds (nearly) every state."""
+    from gpaw import GPAW
+
+    d, _ = ground_state
+    run_ground_state(nbse2(), smoke, d / "gs.gpw", txt=tmp_path / "again.txt", cache_dir=d / "cache",
+                     mesh_bands_path=tmp_path / "mesh.npz", atom_layers=[0, 0, 0])
+    mesh = read_bands(tmp_path / "mesh.npz")
+    n_electrons = GPAW(str(d / "gs.gpw"), txt=None).get_number_of_electrons()
+    e = np.linspace(mesh.eigenvalues.min() - 1.0, mesh.fermi_level, 4000)
+    total = mesh.dos(e, width_eV=0.05)
+    assert total.shape == (1, e.size)
+    assert np.trapezoid(total[0], e) == pytest.approx(n_electrons, abs=0.5)
+    per_atom = sum(mesh.dos(e, 0.05, atoms=[i]) for i in range(3))
+    assert per_atom == pytest.approx(mesh.dos(e, 0.05, layer=0), rel=1e-9, abs=1e-12)
+    assert np.trapezoid(mesh.dos(e, 0.05, layer=0)[0], e) == pytest.approx(n_electrons, rel=0.1)

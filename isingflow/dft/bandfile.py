@@ -142,6 +142,33 @@ class BandStructure:
             out[..., layer] = self.projections[..., layers == layer].sum(axis=-1)
         return out
 
+    def dos(self, energies_eV, width_eV: float = 0.1, atoms=None, layer: int | None = None) -> np.ndarray:
+        """Total or projected density of states, ``[spin, energy]``, in states/eV per cell.
+
+        Gaussian broadening of ``width_eV`` (standard deviation) over the k-points with their
+        weights (the SCF-mesh file, ``mesh.npz``).  Per spin channel when spin-polarised; a
+        spin-degenerate collinear file counts both spins (factor 2), a SOC file one state per band.
+        ``atoms`` (indices) or ``layer`` project onto those atoms (needs ``projections``), e.g.
+        the CrBr3 or the NbSe2 layer of a stack.
+        """
+        if self.weights is None:
+            raise ValueError(f"{self.source}: no k-point weights (a DOS needs the SCF-mesh band file)")
+        e = np.asarray(energies_eV, dtype=float)
+        w = self.weights / self.weights.sum()
+        occupancy = 2.0 if (self.nspins == 1 and not self.soc) else 1.0
+        weight = np.ones(self.eigenvalues.shape)
+        if atoms is not None or layer is not None:
+            if self.projections is None:
+                raise ValueError(f"{self.source}: no projections in this band file")
+            if layer is not None:
+                if self.atom_layers is None:
+                    raise ValueError(f"{self.source}: no atom_layers in this band file")
+                atoms = [i for i, lay in enumerate(self.atom_layers) if lay == layer]
+            weight = self.projections[..., list(atoms)].sum(axis=-1)
+        gauss = np.exp(-0.5 * ((e[None, None, None, :] - self.eigenvalues[..., None]) / width_eV) ** 2)
+        gauss /= width_eV * np.sqrt(2 * np.pi)
+        return occupancy * np.einsum("k,skb,skbe->se", w, weight, gauss)
+
     def label_index(self, label: str) -> list[int]:
         return [i for i, s in self.path_labels if s == label]
 
