@@ -1,8 +1,8 @@
 """Rule entry point: λex, moments, band alignment, spin filter, t⊥(k), hot spots, ⟨λex⟩ → B.
 
-Reads the normalised band files of the heterostructure (base variant and ensemble), its NbSe2
-bilayer reference and the two monolayers; writes results/parameters/<heterostructure>.json,
-the ensemble table and Fig. 1b, 1c, 1d and the hot-spot plot.
+Reads the normalised band files of the heterostructure's base variant, its NbSe2 bilayer reference
+and the two monolayers, and ⟨λex⟩ from rule extract_ensemble; writes
+results/parameters/<heterostructure>.json and Fig. 1b, 1c, 1d and the hot-spot plot.
 """
 import json
 

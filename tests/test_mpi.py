@@ -6,12 +6,12 @@ runs the smoke monolayer ground state through Snakemake on 2 ranks and compares 
 run.  Where Open MPI cannot be installed (not root, no apt-get) the test is skipped with the
 reason, except under CI, where that is a failure.
 """
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -51,8 +51,6 @@ def mpi_gpaw(tmp_path_factory):
 
 
 def _energy(workdir):
-    import json
-
     return json.loads((workdir / TARGET).read_text())["energy_eV"]
 
 
