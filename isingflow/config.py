@@ -76,6 +76,7 @@ def validate_config(config: dict, schema_path: Path = MAIN_SCHEMA) -> dict:
     problems = schema_errors(config, schema_path)
     if problems:
         raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(problems))
+    fill_defaults(config, schema_path, DEFAULTED_SECTIONS)
     try:
         from snakemake.utils import validate as sm_validate
     except ImportError:  # plain library use without snakemake
@@ -86,6 +87,61 @@ def validate_config(config: dict, schema_path: Path = MAIN_SCHEMA) -> dict:
         raise ConfigError(f"invalid configuration: {exc}") from exc
     check_semantics(config)
     return config
+
+
+# top-level sections whose defaults :func:`validate_config` fills in from the schemas (the code
+# reads them from the config, with no default of its own)
+DEFAULTED_SECTIONS = ("extract", "vacancy", "model")
+
+
+def fill_defaults(instance: dict, schema_path: Path = MAIN_SCHEMA, sections: tuple[str, ...] | None = None) -> dict:
+    """Fill the defaults of the schema into ``instance`` (in place), following ``$ref`` into other files.
+
+    ``snakemake.utils.validate(set_default=True)`` does not fill the defaults of a ``$ref``'d file
+    that declares its own ``$schema`` (jsonschema validates it with the plain validator class);
+    this walks the schema files itself.  ``sections``: only these top-level keys (all when None).
+    An object's children get their defaults only where the object exists or has ``default: {}``.
+    """
+    schema = _load_schema(schema_path)
+    if sections is not None:
+        schema = {"properties": {k: v for k, v in schema["properties"].items() if k in sections}}
+    _fill(instance, schema, schema_path.parent, schema)
+    return instance
+
+
+def section_settings(section: str, values: dict | None = None) -> dict:
+    """A config section (e.g. ``"vacancy"``) with every default of ``<section>.schema.yaml`` filled in."""
+    return _fill(copy.deepcopy(values or {}), {"$ref": f"{section}.schema.yaml"}, SCHEMA_DIR)
+
+
+def _resolve(schema: dict, base: Path, root: dict) -> tuple[dict, Path, dict]:
+    """Follow ``$ref`` (``file.yaml``, ``#/$defs/x`` or both) to the schema it names."""
+    while "$ref" in schema:
+        target, _, pointer = schema["$ref"].partition("#")
+        if target:
+            path = (base / target).resolve()
+            root, base = _load_schema(path), path.parent
+        resolved = root
+        for part in filter(None, pointer.split("/")):
+            resolved = resolved[part]
+        schema = {**resolved, **{k: v for k, v in schema.items() if k != "$ref"}}
+    return schema, base, root
+
+
+def _fill(instance: Any, schema: dict, base: Path, root: dict | None = None) -> Any:
+    schema, base, root = _resolve(schema, base, root or {})
+    if not isinstance(instance, dict):
+        return instance
+    props = schema.get("properties", {})
+    for key, sub in props.items():
+        if "default" in sub and key not in instance:
+            instance[key] = copy.deepcopy(sub["default"])
+        if key in instance:
+            _fill(instance[key], sub, base, root)
+    if isinstance(schema.get("additionalProperties"), dict):
+        for key in set(instance) - set(props):
+            _fill(instance[key], schema["additionalProperties"], base, root)
+    return instance
 
 
 def check_semantics(config: dict) -> None:

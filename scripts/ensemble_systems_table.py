@@ -1,7 +1,8 @@
-"""Rule entry point: ⟨λex⟩ of the heterostructure's ensemble beside that of the cheaper system."""
+"""Rule entry point: ⟨λex⟩ of the heterostructure's ensemble beside that of the cheaper system
+(:func:`isingflow.extract.ensemble_systems_report`)."""
 import json
 
-from isingflow import extract as ex
+from isingflow.extract import ensemble_systems_report
 from isingflow.provenance import atomic_write_text
 from isingflow.runtime import setup_logging
 
@@ -11,11 +12,6 @@ ensembles = []
 for path in smk.input:
     with open(path) as fh:
         ensembles.append(json.load(fh))
-profiles = sorted({e["profile"] for e in ensembles})
-text = ("# ⟨λex⟩ from the heterostructure's ensemble and from extract.ensemble.system\n\n"
-        f"Profile {', '.join(profiles)}; produced by `snakemake ensemble_systems` (rule extract_ensemble per system). "
-        "DFT wall time: the sum of the ensemble's ground-state jobs. The first row is the reference; "
-        "'within' means the difference is below the reference's standard error over registries.\n\n"
-        + ex.ensemble_table_markdown(ensembles))
+text = ensemble_systems_report(ensembles)
 atomic_write_text(smk.output[0], text)
 log.info("\n%s", text)

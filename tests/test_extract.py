@@ -135,12 +135,12 @@ def test_interlayer_hopping_from_unfolded_pairs():
                       cell=np.diag([6.88, 6.88, 20.0]), unfold_weights=W, kpoints_primitive=np.c_[k, 0 * k, 0 * k],
                       primitive_cell=np.diag([3.44, 3.44, 20.0]), path_labels=[(0, "G"), (nk - 1, "M")])
     res = ex.interlayer_hopping(b, band_index_primitive=1, start="G", end="M")
-    np.testing.assert_allclose(res["t_perp_meV"], 1000 * np.abs(t), atol=1e-9)
-    np.testing.assert_allclose(res["pair_energy_meV"], 1000 * eps, atol=1e-9)
-    assert res["k_distance_inv_angstrom"][-1] == pytest.approx(2 * np.pi * 0.5 / 3.44)
+    np.testing.assert_allclose(res.t_perp_meV, 1000 * np.abs(t), atol=1e-9)
+    np.testing.assert_allclose(res.pair_energy_meV, 1000 * eps, atol=1e-9)
+    assert res.k_distance_inv_angstrom[-1] == pytest.approx(2 * np.pi * 0.5 / 3.44)
     # with an opposite-Ising-SOC correction: t⊥ = sqrt((E/2)² − (Δ/2)²) for a full splitting Δ
     corr = ex.interlayer_hopping(b, 1, "G", "M", delta_soc_meV=np.full(nk, 40.0))
-    np.testing.assert_allclose(corr["t_perp_meV"], np.sqrt(np.maximum((1000 * t) ** 2 - 20.0 ** 2, 0)), atol=1e-9)
+    np.testing.assert_allclose(corr.t_perp_meV, np.sqrt(np.maximum((1000 * t) ** 2 - 20.0 ** 2, 0)), atol=1e-9)
 
 
 def test_hotspot_correlation_sign():

@@ -13,11 +13,14 @@ import numpy as np
 import pytest
 import yaml
 
-from isingflow import vacancy as V
+from isingflow.config import section_settings, validate_config
 from isingflow.extract import PhysicsGateError
+from isingflow.extract import radial as R
+from isingflow.extract import vacancy as V
 from tests.conftest import REPO
 
 R90_EXP_2D = 3.889720169867429   # (1 + x) e^{-x} = 0.1: R_90 / ξ for σ ∝ e^{-r/ξ} in the plane
+R50_EXP_2D = 1.678346990016661   # (1 + x) e^{-x} = 0.5
 
 
 def _hex_cell(L: float, c: float = 10.0) -> np.ndarray:
@@ -30,7 +33,7 @@ def _synthetic(L=40.0, h=0.25, c=6.0, center_frac=(0.9, 0.95), radial=None, z0=3
     n = int(round(L / h))
     n3 = int(round(c / 0.2))
     center = np.array(center_frac) @ cell[:2, :2]
-    xy = V.column_xy(cell, (n, n))
+    xy = R.column_xy(cell, (n, n))
     f = np.zeros((n, n))
     for i in range(-images, images + 1):
         for j in range(-images, images + 1):
@@ -43,13 +46,18 @@ def _synthetic(L=40.0, h=0.25, c=6.0, center_frac=(0.9, 0.95), radial=None, z0=3
     return V.SpinDensity(m=m, cell=cell, kind="synthetic"), np.r_[center, z0]
 
 
+def _analyse(sd, vac, settings):
+    """The vacancy record of ``sd`` with ``settings`` over the schema's defaults."""
+    return V.analyse_spin_density(sd, vac, plane_z=3.0, settings=section_settings("vacancy", settings)).parameters
+
+
 # --- geometry ------------------------------------------------------------------------------------
 def test_inradius_and_minimum_image_match_brute_force():
     cell = _hex_cell(10.0)
-    assert V.inradius_2d(cell) == pytest.approx(5.0)
+    assert R.inradius_2d(cell) == pytest.approx(5.0)
     rng = np.random.default_rng(1)
     d = rng.uniform(-25, 25, size=(500, 2))
-    red = V.minimum_image_xy(d, cell)
+    red = R.minimum_image_xy(d, cell)
     a = cell[:2, :2]
     brute = np.min([np.linalg.norm(d + i * a[0] + j * a[1], axis=1)
                     for i in range(-6, 7) for j in range(-6, 7)], axis=0)
@@ -61,10 +69,10 @@ def test_inradius_and_minimum_image_match_brute_force():
 
 def test_enclosing_radius_of_uniform_disc():
     cell = _hex_cell(30.0)
-    r = V.column_distances(cell, (240, 240), [3.0, 4.0])
+    r = R.column_distances(cell, (240, 240), [3.0, 4.0])
     disc = (r < 8.0).astype(float)
-    assert V.enclosing_radius(disc, r, 0.9) == pytest.approx(8.0 * np.sqrt(0.9), abs=0.1)
-    assert V.enclosing_radius(disc, r, 1.0) == pytest.approx(8.0, abs=0.13)
+    assert R.enclosing_radius(disc, r, 0.9) == pytest.approx(8.0 * np.sqrt(0.9), abs=0.1)
+    assert R.enclosing_radius(disc, r, 1.0) == pytest.approx(8.0, abs=0.13)
 
 
 # --- exponential spin density: R_d known exactly ----------------------------------------------------
@@ -72,7 +80,7 @@ def test_enclosing_radius_of_uniform_disc():
 def test_exponential_density_R90_decay_length_and_moment(xi):
     m0 = 0.02
     sd, vac = _synthetic(radial=lambda rho: m0 * np.exp(-rho / xi))
-    res = V.analyse_spin_density(sd, vac, plane_z=3.0, settings={"bin_width_angstrom": 0.25,
+    res = _analyse(sd, vac, settings={"bin_width_angstrom": 0.25,
                                                                  "fit_bin_width_angstrom": 0.5,
                                                                  "fit_r_min_angstrom": 1.0})
     exact_M = 2 * np.pi * xi ** 2 * m0                      # ∫ m0 e^{-r/ξ} d²r, infinite plane
@@ -90,12 +98,14 @@ def test_exponential_density_R90_decay_length_and_moment(xi):
     mean = np.asarray(prof["mean_areal_density_muB_per_angstrom2"])
     sel = (r > 2) & (r < 4 * xi)
     assert np.allclose(mean[sel], m0 * np.exp(-r[sel] / xi), rtol=0.03)
-    assert "90 %" in res["R_d_definition"]
+    # R_d encloses the configured fraction of ∫|m|: 50 % at (1 + x) e^{-x} = 0.5, x = 1.678
+    half = _analyse(sd, vac, settings={"bin_width_angstrom": 0.25, "abs_fraction": 0.5})
+    assert half["R_d_angstrom"] == pytest.approx(R50_EXP_2D * xi, rel=0.02)
 
 
 def test_delocalised_density_is_flagged_as_supercell_limited():
     sd, vac = _synthetic(L=12.0, radial=lambda rho: 0.01 * np.exp(-rho / 20.0), images=3)
-    res = V.analyse_spin_density(sd, vac, plane_z=3.0, settings={})
+    res = _analyse(sd, vac, settings={})
     assert res["R_d_limited_by_supercell"]
     assert res["R_d_angstrom"] >= 0.9 * res["R_d_uniform_reference_angstrom"]
     assert any("limited by the supercell" in n for n in res["notes"])
@@ -104,7 +114,7 @@ def test_delocalised_density_is_flagged_as_supercell_limited():
 def test_friedel_like_sign_changes_at_the_analytic_zeros():
     k, xi = 2 * np.pi / 6.0, 6.0
     sd, vac = _synthetic(L=50.0, radial=lambda rho: 0.02 * np.cos(k * rho) * np.exp(-rho / xi))
-    res = V.analyse_spin_density(sd, vac, plane_z=3.0, settings={"bin_width_angstrom": 0.25,
+    res = _analyse(sd, vac, settings={"bin_width_angstrom": 0.25,
                                                                  "sign_threshold": 0.01})
     zeros = [(n + 0.5) * np.pi / k for n in range(6)]
     found = res["sign_changes_radii_angstrom"]
@@ -117,29 +127,29 @@ def test_friedel_like_sign_changes_at_the_analytic_zeros():
 def test_atomic_shells_and_their_sign_changes():
     d = np.array([2.0, 2.01, 1.99, 4.0, 4.0, 5.3, 7.2, 7.2])
     m = np.array([0.03, 0.03, 0.03, 0.005, 0.005, 1e-5, -0.004, -0.004])
-    sd, sm, sn = V.atomic_shells(d, m)
+    sd, sm, sn = R.atomic_shells(d, m)
     assert sn == [3, 2, 1, 2] and sd[0] == pytest.approx(2.0)
     assert sm[3] == pytest.approx(-0.004)
     # the 1e-5 shell is below 2 % of the largest: the sign change is placed between 4.0 and 7.2
-    assert V.shell_sign_changes(sd, sm, 0.02) == [pytest.approx(5.6)]
-    assert V.shell_sign_changes(sd, np.abs(sm).tolist(), 0.02) == []
+    assert R.shell_sign_changes(sd, sm, 0.02) == [pytest.approx(5.6)]
+    assert R.shell_sign_changes(sd, np.abs(sm).tolist(), 0.02) == []
 
 
 def test_exponential_fit_exact_and_non_decaying():
     r = np.linspace(0.5, 10, 20)
-    fit = V.exponential_decay_length(r, 3.0 * np.exp(-r / 2.2), 1.0, 9.0)
+    fit = R.exponential_decay_length(r, 3.0 * np.exp(-r / 2.2), 1.0, 9.0)
     assert fit["decays"] and fit["xi_angstrom"] == pytest.approx(2.2, rel=1e-10)
     assert fit["amplitude"] == pytest.approx(3.0, rel=1e-10)
-    grow = V.exponential_decay_length(r, np.exp(r / 3.0), 1.0, 9.0)
+    grow = R.exponential_decay_length(r, np.exp(r / 3.0), 1.0, 9.0)
     assert not grow["decays"] and grow["xi_angstrom"] is None
 
 
 def test_negative_total_moment_is_reported_positive():
     sd, vac = _synthetic(radial=lambda rho: -0.02 * np.exp(-rho / 2.0))
-    res = V.analyse_spin_density(sd, vac, plane_z=3.0, settings={})
+    res = _analyse(sd, vac, settings={})
     assert res["spin_orientation_flipped"] and res["vacancy_moment_muB"] > 0
     assert np.all(np.asarray(res["radial_profile"]["cumulative_moment_muB"]) >= 0)
-    keep = V.analyse_spin_density(sd, vac, plane_z=3.0, settings={"orient_positive": False})
+    keep = _analyse(sd, vac, settings={"orient_positive": False})
     assert not keep["spin_orientation_flipped"]
     assert keep["vacancy_moment_muB"] == pytest.approx(-res["vacancy_moment_muB"])
     assert keep["R_d_angstrom"] == pytest.approx(res["R_d_angstrom"])
@@ -149,20 +159,34 @@ def test_gate_when_grid_density_disagrees_with_gpaw_moment():
     sd, vac = _synthetic(radial=lambda rho: 0.02 * np.exp(-rho / 2.0))
     sd.gpaw_moment_muB = 1.0
     with pytest.raises(PhysicsGateError, match="GPAW's total moment"):
-        V.analyse_spin_density(sd, vac, plane_z=3.0, settings={})
+        _analyse(sd, vac, settings={})
 
 
-def test_settings_defaults_match_schema():
-    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "vacancy.schema.yaml").read_text())
-    for key, spec in schema["properties"].items():
+def test_schema_defaults_fill_the_config_and_drive_the_analysis():
+    """Without a vacancy section the validated config holds every default of the schema, and the
+    analysis uses them (annulus width, enclosed fraction)."""
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "vacancy.schema.yaml").read_text())["properties"]
+    cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    del cfg["vacancy"]
+    section = validate_config(cfg)["vacancy"]
+    for key, spec in schema.items():
         if key == "figure":
             for fk, fspec in spec["properties"].items():
-                assert V.DEFAULTS["figure"][fk] == fspec["default"], fk
+                assert section["figure"][fk] == fspec["default"], fk
         else:
-            assert V.DEFAULTS[key] == spec["default"], key
-    assert V.vacancy_settings({})["system"] == "NbSe2-VSe"
-    s = V.vacancy_settings({"vacancy": {"bin_width_angstrom": 0.3, "figure": {"tiles": 1}}})
-    assert s["bin_width_angstrom"] == 0.3 and s["figure"]["tiles"] == 1 and s["figure"]["color_scale"] == "symlog"
+            assert section[key] == spec["default"], key
+    assert V.vacancy_system(cfg) == schema["system"]["default"] == "NbSe2-VSe"
+    partial = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    partial["vacancy"] = {"bin_width_angstrom": 0.3, "figure": {"tiles": 1}}
+    s = validate_config(partial)["vacancy"]
+    assert s["bin_width_angstrom"] == 0.3 and s["figure"]["tiles"] == 1
+    assert s["figure"]["color_scale"] == schema["figure"]["properties"]["color_scale"]["default"]
+    sd, vac = _synthetic(radial=lambda rho: 0.02 * np.exp(-rho / 2.0))
+    res = V.analyse_spin_density(sd, vac, plane_z=3.0, settings=section).parameters
+    assert res["radial_profile"]["r_outer_angstrom"][0] == pytest.approx(schema["bin_width_angstrom"]["default"])
+    r = R.column_distances(sd.cell, sd.shape[:2], vac)
+    expected = R.enclosing_radius(V.column_density(sd, absolute=True), r, schema["abs_fraction"]["default"])
+    assert res["R_d_angstrom"] == pytest.approx(expected, rel=1e-12)
 
 
 # --- real GPAW ----------------------------------------------------------------------------------
@@ -201,9 +225,12 @@ def test_smoke_vacancy_pipeline(smoke_run):
     res = json.loads((work / "results" / "parameters" / "NbSe2-VSe.json").read_text())
     gs = json.loads((work / "results" / "dft" / "NbSe2-VSe" / "base" / "gs.json").read_text())
     assert gs["spin_polarized"]
-    for key in ("vacancy_moment_muB", "vacancy_abs_moment_muB", "R_d_angstrom", "R_d_definition", "supercell_N",
+    for key in ("vacancy_moment_muB", "vacancy_abs_moment_muB", "R_d_angstrom", "supercell_N",
                 "radial_profile", "provenance", "R_d_limited_by_supercell", "sign_changes_radii_angstrom"):
         assert key in res, key
+    # the definitions are documented, not stored in the data
+    assert not [k for k in res if k.endswith("_definition")]
+    assert "R_d" in (REPO / "docs" / "extraction.md").read_text()
     assert res["supercell_N"] == 2
     # the grid spin density integrates to GPAW's total moment
     assert res["vacancy_moment_muB"] == pytest.approx(abs(gs["magmom_total_muB"]), abs=1e-3)
@@ -235,12 +262,13 @@ def test_smoke_functions_on_the_gpw(smoke_run):
         mom = V.integrated_moments(sd)
         assert mom["total_muB"] == pytest.approx(sd.gpaw_moment_muB, abs=0.02)
         assert mom["positive_muB"] + mom["negative_muB"] == pytest.approx(mom["total_muB"])
-    res = V.analyse_gpw(gpw, manifest, {"density": "all-electron"})
+    analysis = V.analyse_gpw(gpw, manifest, section_settings("vacancy", {"density": "all-electron"}))
+    res, maps = analysis.parameters, analysis.maps
     nb = res["plane_atoms"]
     assert nb["element"] == "Nb" and len(nb["moment_muB"]) == 4
     # the three Nb neighbours of the vacancy are the closest Nb, all at the same distance
     assert np.allclose(nb["distance_angstrom"][:3], nb["distance_angstrom"][0], atol=1e-4)
-    sigma_nb = res["_maps"]["sigma_nb"]
+    sigma_nb = maps.sigma_nb
     assert sigma_nb.shape == tuple(res["grid_shape"][:2])
-    assert sigma_nb.sum() * V.SpinDensity(np.zeros(res["grid_shape"]), res["_maps"]["cell"]).column_area == \
+    assert sigma_nb.sum() * V.SpinDensity(np.zeros(res["grid_shape"]), maps.cell).column_area == \
         pytest.approx(res["nb_slab_moment_muB"])

@@ -3,16 +3,12 @@ from __future__ import annotations
 
 import os
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from isingflow.dft.bandfile import BandStructure  # noqa: E402
-from isingflow.plots.bands import decorate_band_axes  # noqa: E402
-from isingflow.provenance import atomic_path  # noqa: E402
-
+from isingflow.dft.bandfile import BandStructure
+from isingflow.plots.bands import decorate_band_axes
+from isingflow.provenance import atomic_path
 
 
 def _save(fig, path):
@@ -62,7 +58,7 @@ def plot_trilayer_bands(bands: BandStructure, sc_layers: list[int], path: str | 
     decorate_band_axes(ax, x, bands.path_labels, window_eV)
     title = "Fig. 1c: NbSe$_2$/CrBr$_3$/NbSe$_2$, unfolded NbSe$_2$ bands"
     if lambda_ex_meV is not None:
-        title += f"\n" + rf"$\lambda_{{ex}}$ = {lambda_ex_meV:.1f} meV"
+        title += "\n" + rf"$\lambda_{{ex}}$ = {lambda_ex_meV:.1f} meV"
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8, loc="upper right", markerscale=2)
     _save(fig, path)
@@ -102,3 +98,16 @@ def plot_hotspots(k_inv_angstrom, t_perp_meV, delta_soc_meV, correlation: float,
     ax2.set_ylabel(r"$|\Delta_{SOC}|$ full splitting (meV)", color="tab:purple")
     ax1.set_title(rf"hot spots: corr($|t_\perp|^2$, $|\Delta_{{SOC}}|$) = {correlation:+.2f}", fontsize=9)
     _save(fig, path)
+
+
+def plot_heterostructure_figures(result, fig1b: str | os.PathLike, fig1c: str | os.PathLike,
+                                 fig1d: str | os.PathLike, hotspots: str | os.PathLike) -> None:
+    """Fig. 1b, 1c, 1d and the hot-spot plot of a :class:`isingflow.extract.HeterostructureResult`."""
+    plot_level_alignment(result.alignment.figure_data(), fig1b)
+    plot_trilayer_bands(result.unfolded, result.superconductor_layers, fig1c,
+                        lambda_ex_meV=result.lambda_ex.average_meV)
+    plot_t_perp({name: {seg: (c.k_distance_inv_angstrom, c.t_perp_meV) for seg, c in segs.items()}
+                 for name, segs in result.t_perp.items()}, fig1d)
+    spots = result.hot_spots
+    plot_hotspots(spots.k_distance_inv_angstrom, spots.t_perp_meV, spots.delta_soc_full_meV, spots.correlation,
+                  hotspots)

@@ -4,13 +4,10 @@ from __future__ import annotations
 import math
 import os
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from isingflow.provenance import atomic_path  # noqa: E402
+from isingflow.provenance import atomic_path
 
 # the paper's colours for B = 0, 0.225, 0.45, 0.67 Tc (blue, red, green, grey)
 _CURVE_COLOURS = ["tab:blue", "tab:red", "tab:green", "0.45", "tab:purple", "tab:orange", "tab:brown"]

@@ -3,14 +3,11 @@ from __future__ import annotations
 
 import os
 
-import matplotlib
+import matplotlib.colors as mcolors
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.colors as mcolors  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from isingflow.provenance import atomic_path  # noqa: E402
+from isingflow.provenance import atomic_path
 
 
 def _save(fig, path):
@@ -144,3 +141,20 @@ def plot_radial_profile(result: dict, path: str | os.PathLike, title: str | None
     ax2.legend(fontsize=7)
     ax1.set_title(title or "V$_{Se}$ spin density: radial profile", fontsize=9)
     _save(fig, path)
+
+
+def plot_vacancy_figures(analysis, figure: dict, profile: str, fig3a: str | os.PathLike,
+                         radial: str | os.PathLike) -> None:
+    """Fig. 3a and the radial profile of a :class:`isingflow.extract.vacancy.VacancyAnalysis`.
+
+    ``figure``: the ``vacancy.figure`` config section (tiles, colour scale).
+    """
+    res, maps = analysis.parameters, analysis.maps
+    N = res["supercell_N"]
+    plot_spin_density_map(maps.sigma_nb, maps.cell, res["vacancy_position_angstrom"], fig3a,
+                          positions=maps.positions, symbols=maps.symbols, tiles=int(figure["tiles"]),
+                          color_scale=figure["color_scale"], linthresh_fraction=float(figure["linthresh_fraction"]),
+                          moment_muB=res["vacancy_moment_muB"], R_d=res["R_d_angstrom"],
+                          half_width=res["plane_half_width_angstrom"],
+                          title=f"Fig. 3a: V$_{{Se}}$ spin density, Nb plane, {N}×{N}×1 ({profile})")
+    plot_radial_profile(res, radial, title=f"V$_{{Se}}$ in {N}×{N}×1 NbSe$_2$: radial profile ({profile})")

@@ -129,7 +129,9 @@ rule extract:
         f"{RESULTS}/parameters/{HET}.json",
 
 
-VACANCY_SYSTEM = config.get("vacancy", {}).get("system", "NbSe2-VSe")
+from isingflow.extract.vacancy import vacancy_system
+
+VACANCY_SYSTEM = vacancy_system(config)
 
 
 rule summary:

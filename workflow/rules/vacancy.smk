@@ -1,14 +1,14 @@
-# Vacancy stage: the V_Se NbSe2 supercell's spin density (issue 6, item 6; isingflow.vacancy).
+# Vacancy stage: the V_Se NbSe2 supercell's spin density (isingflow.extract.vacancy).
 #
-#   results/parameters/<system>.json          M, |M|, R_d (+ definition), radial profiles, sign changes
+#   results/parameters/<system>.json          M, |M|, R_d, radial profiles, sign changes
 #   results/vacancy/<system>/maps.npz         Nb-plane and column spin-density maps (µB/Å²)
 #   results/figures/fig3a.png                 Fig. 3a: spin density in the Nb plane
 #   results/figures/vacancy_radial.png        radial profile and cumulative moments
 
-from isingflow.vacancy import vacancy_settings
+from isingflow.extract.vacancy import vacancy_system
 
-VACANCY_CFG = vacancy_settings(config)
-VACANCY_SYS = VACANCY_CFG["system"]
+VACANCY_CFG = config["vacancy"]  # every default filled in by validate_config (vacancy.schema.yaml)
+VACANCY_SYS = vacancy_system(config)
 
 
 rule vacancy_spin_density:
