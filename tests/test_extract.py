@@ -107,14 +107,14 @@ def test_compare_ensembles_against_the_reference_error():
     (0.54, 2, 15, 0.87), (0.81, 2, 116, 0.98), (1.08, 2, 660, 0.997),
 ])
 def test_wkb_spin_filter_matches_spec_table(phi_down, n, ratio, pol):
-    """physics_model.md §6 table: φ↑ = 0.27 eV, d = 6.1 Å per layer, m* = m_e."""
+    """The table of docs/extraction.md (spin filter): φ↑ = 0.27 eV, d = 6.1 Å per layer, m* = m_e."""
     row = ex.spin_filter(0.27, phi_down, 6.1, [n])[0]
     assert row["T_up_over_T_down"] == pytest.approx(ratio, rel=0.06)
     assert row["spin_polarization"] == pytest.approx(pol, abs=0.006)
 
 
 def test_field_conventions():
-    """0.04 meV: 0.35 T with µB·B = λex/2 and 0.69 T with µB·B = λex (physics_model.md §6)."""
+    """0.04 meV: 0.35 T with µB·B = λex/2 and 0.69 T with µB·B = λex (docs/extraction.md)."""
     assert ex.field_from_exchange(0.04, "half") == pytest.approx(0.3455, abs=1e-3)
     assert ex.field_from_exchange(0.04, "full") == pytest.approx(0.691, abs=1e-3)
     assert ex.tesla_to_tc_units(1.0, 7.0) == pytest.approx(0.0960, abs=1e-4)
