@@ -8,7 +8,8 @@ module                 what it holds
 ``hopping``            t⊥(k) from unfolded bands, hot spots (|t⊥|² against ΔSOC)
 ``ensemble``           the stacking ensemble: ⟨λex⟩, its error, the λex(d) fit, tables
 ``heterostructure``    :func:`heterostructure_parameters`, the one entry point of the stack
-``vacancy``            Se-vacancy spin density: moments, R_d, sign changes
+``vacancy``            Se vacancy: moment, R_d, sign changes, the JSON record and maps
+``spin_density``       the spin density n↑ − n↓ on the DFT grid: moments, slabs, columns
 ``radial``             minimum-image geometry and radial profiles around a point
 ``units``              constants (CODATA 2018 via ASE) and λex → B → Tc0 conversions
 ``errors``             :class:`PhysicsGateError`
