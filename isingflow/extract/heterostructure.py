@@ -74,8 +74,9 @@ class TPerpRecord(TypedDict):
     t_perp_meV: np.ndarray
 
 
-class HeterostructureParameters(TypedDict, total=False):
-    """``results/parameters/<heterostructure>.json`` (the rule adds ``provenance``)."""
+class HeterostructureParameters(EquivalentField, total=False):
+    """``results/parameters/<heterostructure>.json`` (the rule adds ``provenance``); the file ends
+    with the :class:`EquivalentField` keys."""
 
     system: str
     profile: str
@@ -108,13 +109,6 @@ class HeterostructureParameters(TypedDict, total=False):
     ensemble: dict
     lambda_ex_avg_meV: float
     lambda_ex_avg_err_meV: float | None
-    B_equiv_T: float
-    B_equiv_parallel_to_magnet: bool
-    B_equiv_half_convention_T: float
-    B_equiv_full_convention_T: float
-    B_equiv_convention: str
-    B_equiv_Tc_units: float
-    Tc_K: float
 
 
 @dataclass
