@@ -11,6 +11,7 @@ from ase.calculators.calculator import kptdensity2monkhorstpack
 from ase.io import read
 from ase.io.espresso import read_fortran_namelist
 from ase.units import Rydberg
+from fixtures import fixture_path
 from pymatgen.io.vasp.inputs import Incar, Kpoints, Poscar
 
 from isingflow.dft.qe import write_qe_inputs
@@ -270,13 +271,10 @@ def test_qe_bad_settings(tmp_path, bad, match):
 def test_inputs_record_labels_reach_the_parsed_bands(tmp_path):
     """A VASP band run written here and 'run' (a fixture's outputs copied in) gets the writer's labels."""
     import shutil
-    from pathlib import Path
 
     from isingflow.dft.vasp import read_vasp_bands
 
-    fixture = Path(__file__).parents[1].parent / "shared" / "dft-fixtures" / "vasp" / "FeSe_line_mode"
-    if not fixture.is_dir():
-        pytest.skip(f"DFT fixture folder {fixture} is absent")
+    fixture = fixture_path("vasp/FeSe_line_mode")
     b0 = read_vasp_bands(fixture / "vasprun_line.xml")
     atoms = Atoms(b0.symbols, positions=b0.positions, cell=b0.cell, pbc=True)
     labels = [(0, "G"), (19, "M"), (69, "Z")]

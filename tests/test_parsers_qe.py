@@ -1,4 +1,4 @@
-"""Quantum ESPRESSO parsers against the real outputs in ../shared/dft-fixtures (see its README.md)."""
+"""Quantum ESPRESSO parsers against the real third-party outputs vendored in tests/fixtures/dft (see its README.md)."""
 from __future__ import annotations
 
 import shutil
@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from ase.units import Hartree
+from fixtures import dft_fixtures
 
 from isingflow.dft import read_bands
 from isingflow.dft.qe import (
@@ -17,10 +18,8 @@ from isingflow.dft.qe import (
     read_qe_xml,
 )
 
-FIXTURES = Path(__file__).parents[1].parent / "shared" / "dft-fixtures"
+FIXTURES = dft_fixtures()
 QE = FIXTURES / "qe"
-pytestmark = pytest.mark.skipif(not QE.is_dir(), reason=f"DFT fixture folder {QE} is absent "
-                                                          "(the shared third-party outputs are not checked out)")
 
 CRI3 = QE / "CrI3_monolayer_lsda_U" / "benchmark.out.git.inp=CrI3.scf.1.in.args=1"
 EPW = QE / "MoS2_monolayer_epw2D"
@@ -166,7 +165,8 @@ def test_si2_two_fermi_energies():
         assert up == pytest.approx(6.7565, abs=1e-3) and dw == pytest.approx(5.6206, abs=1e-3)
         assert b.fermi_level == pytest.approx(6.7565, abs=1e-3)   # the higher of the two
         np.testing.assert_allclose(b.magmoms, [0.206, 0.206], atol=1e-3)
-    assert read_qe_xml(folder / "data-file-schema.xml")["fermi_up_down"][0] == pytest.approx(0.248297 * Hartree, abs=1e-4)
+    up_down = read_qe_xml(folder / "data-file-schema.xml")["fermi_up_down"]
+    assert up_down[0] == pytest.approx(0.248297 * Hartree, abs=1e-4)
     assert "aiida.out" in x.provenance["magmoms_source"]   # QE 6.6 XML has no site moments
     assert t.provenance["total_magnetization"] == pytest.approx(1.00)
 

@@ -1,4 +1,4 @@
-"""VASP parsers against the real third-party outputs in ../shared/dft-fixtures (see its README.md).
+"""VASP parsers against the real third-party outputs vendored in tests/fixtures/dft (see its README.md).
 
 Every number checked here is quoted in the fixture README (Fermi levels, spins, k and band
 counts, moments, projections); where the file and the README disagree the test says so.
@@ -10,8 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fixtures import dft_fixtures
 
-from isingflow.dft import read_bands, read_bandfile, write_bands
+from isingflow.dft import read_bandfile, read_bands, write_bands
 from isingflow.dft.vasp import (
     read_eigenval,
     read_outcar,
@@ -20,10 +21,8 @@ from isingflow.dft.vasp import (
     zero_weight_path,
 )
 
-FIXTURES = Path(__file__).parents[1].parent / "shared" / "dft-fixtures"
+FIXTURES = dft_fixtures()
 VASP = FIXTURES / "vasp"
-pytestmark = pytest.mark.skipif(not VASP.is_dir(), reason=f"DFT fixture folder {VASP} is absent "
-                                                            "(the shared third-party outputs are not checked out)")
 
 
 def labels_of(bands):
@@ -48,7 +47,8 @@ def test_fecl2_hse_vasprun():
     assert labels_of(b) == ["G", "M", "M", "K", "K", "G"]
     assert all(b.weights[i] == 0 for i, _ in b.path_labels)
     path = zero_weight_path(b)
-    assert path.eigenvalues.shape == (2, 63, 24) and path.path_labels[0] == (0, "G") and path.path_labels[-1] == (62, "G")
+    assert path.eigenvalues.shape == (2, 63, 24)
+    assert path.path_labels[0] == (0, "G") and path.path_labels[-1] == (62, "G")
     # moments derived from the projections (no OUTCAR in the fixture): Fe carries the moment
     assert "projections" in b.provenance["magmoms_source"]
     assert 3.3 < b.magmoms[2] < 4.0 and abs(b.magmoms[0]) < 0.3
@@ -277,9 +277,7 @@ def test_read_bands_guesses_the_code_of_every_fixture_folder():
     """isingflow.dft.read_bands(folder) picks the right reader for every fixture folder."""
     from isingflow.dft import guess_code
 
-    root = Path(__file__).resolve().parents[1].parent / "shared" / "dft-fixtures"
-    if not root.is_dir():
-        pytest.skip(f"fixture folder {root} not present")
+    root = FIXTURES
     for code in ("vasp", "qe"):
         for folder in sorted((root / code).iterdir()):
             if folder.is_dir():
