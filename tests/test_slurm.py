@@ -1,10 +1,11 @@
 """The Slurm profile on a real one-node Slurm cluster (Debian's slurm-wlm + munge, no slurmdbd).
 
 The first test needs no cluster: the profiles name real rules and scale with `attempt`.
-For the others (marker ``slurm``), the module fixture starts the cluster with
-``tools/slurm_local_up.sh`` (installs the packages with apt-get when missing) and stops it at
-the end with ``tools/slurm_local_down.sh`` (only if this module started it).  Every run is the real workflow with the real profile and a small
-overlay for the 2-CPU test node:
+For the others (marker ``slurm``), the session fixture ``slurm_cluster`` of ``conftest.py`` starts
+the cluster with ``tools/slurm_local_up.sh`` (installs the packages with apt-get when missing); it
+stays up until the session ends, when ``tools/slurm_local_down.sh`` stops it (only if this session
+started it), so that later ``snakemake`` calls do not wait for a stopped controller.  Every run is
+the real workflow with the real profile and a small overlay for the 2-CPU test node:
 
     snakemake --profile workflow/profiles/slurm --workflow-profile workflow/profiles/slurm-local-test
 
@@ -19,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -36,33 +36,6 @@ GS_TARGET = "results/dft/NbSe2-1L/base/gs.json"
 DFT_DIR = Path("results/dft/NbSe2-1L/base")
 PROFILES = REPO / "workflow" / "profiles"
 RUN_TIMEOUT = 240  # s per snakemake run (measured: ~50-60 s)
-
-
-def _unavailable(reason: str):
-    if os.environ.get("CI"):
-        pytest.fail(f"CI must run the Slurm tests, but {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def slurm_cluster():
-    """A running one-node Slurm cluster (partition ``debug``), torn down afterwards."""
-    if os.geteuid() != 0:
-        _unavailable("a local Slurm cluster needs root (munged, slurmctld, slurmd, /etc/slurm)")
-    if not shutil.which("apt-get") and not all(map(shutil.which, ("slurmctld", "slurmd", "sbatch", "munged"))):
-        _unavailable("Slurm is not installed and there is no apt-get to install it")
-    up = subprocess.run(["timeout", "-k", "10", "300", str(REPO / "tools" / "slurm_local_up.sh")],
-                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=330,
-                        start_new_session=True)
-    if up.returncode == 2:
-        _unavailable(up.stdout.strip().splitlines()[-1])
-    if up.returncode != 0:
-        _unavailable(f"tools/slurm_local_up.sh failed ({up.returncode}):\n{up.stdout[-4000:]}")
-    started_here = "cluster already up" not in up.stdout
-    yield
-    if started_here:
-        subprocess.run(["timeout", "-k", "5", "60", str(REPO / "tools" / "slurm_local_down.sh")],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def _cmd(workdir: Path, *targets: str) -> list[str]:
