@@ -17,19 +17,7 @@ include: "workflow/rules/dft.smk"
 include: "workflow/rules/extract.smk"
 include: "workflow/rules/model.smk"
 include: "workflow/rules/vacancy.smk"
-
-
-# Cheap rules (seconds, serial) run inside the submitting snakemake, not as cluster jobs (no
-# effect without --executor).  The per-system structure rules are local too (structures.smk).
-localrules:
-    monolayer_soc,
-    summary,
-    convergence,
-    hpc_inputs_one,
-    model_table1,
-    model_hysteresis,
-    model_plot_fig2,
-    model_plot_fig3b,
+include: "workflow/rules/report.smk"
 
 
 # Cheap rules (seconds, serial) run inside the submitting snakemake, not as cluster jobs (no

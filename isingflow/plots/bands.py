@@ -3,14 +3,11 @@ from __future__ import annotations
 
 import os
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from isingflow.dft.bandfile import BandStructure  # noqa: E402
-from isingflow.provenance import atomic_path  # noqa: E402
+from isingflow.dft.bandfile import BandStructure
+from isingflow.provenance import atomic_path
 
 _PRETTY = {"G": "Γ", "K": "K", "M": "M", "L": "Λ"}
 

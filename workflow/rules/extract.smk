@@ -127,31 +127,3 @@ rule extract:
     input:
         f"{RESULTS}/parameters/{MONOLAYER}.json",
         f"{RESULTS}/parameters/{HET}.json",
-
-
-from isingflow.extract.vacancy import vacancy_system
-
-VACANCY_SYSTEM = vacancy_system(config)
-
-
-rule summary:
-    """results/summary.md: each number we compute beside the paper's value and the ratio."""
-    input:
-        monolayer=f"{RESULTS}/parameters/{MONOLAYER}.json",
-        heterostructure=f"{RESULTS}/parameters/{HET}.json",
-        vacancy=f"{RESULTS}/parameters/{VACANCY_SYSTEM}.json",
-        peaks=f"{RESULTS}/model/fig2c_peaks.csv",
-        paper_values=os.path.join(workflow.basedir, "workflow", "paper_values.yaml"),
-    output:
-        f"{RESULTS}/summary.md",
-    conda:
-        CONDA_ENV
-    log:
-        f"{LOGS}/extract/summary.log",
-    params:
-        profile=PROFILE,
-    script:
-        "../../scripts/summary.py"
-
-
-ALL_TARGETS.append(f"{RESULTS}/summary.md")
