@@ -36,8 +36,12 @@ $(STAMP): requirements.txt pyproject.toml tools/gpaw_siteconfig.py
 	$(BIN)/python -c "import gpaw, gpaw.setup_data; from gpaw import GPAW; print('[setup] gpaw', gpaw.__version__)"
 	@touch $@
 
+# ruff (pyflakes, pycodestyle, import order, complexity; settings in pyproject.toml), Snakemake's
+# own linter, and snakefmt's formatting check of the workflow files.
 lint: setup
+	$(BIN)/ruff check .
 	$(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check Snakefile workflow/rules/
 
 dry-run: setup
 	$(BIN)/snakemake -n
