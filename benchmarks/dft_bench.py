@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from isingflow.config import profile_settings, validate_config  # noqa: E402
-from isingflow.dft.gpaw_engine import run_ground_state  # noqa: E402
+from isingflow.dft.gpaw import run_ground_state  # noqa: E402
 from isingflow.structures import build_system  # noqa: E402
 
 

@@ -94,13 +94,38 @@ def _finite(obj: Any) -> Any:
 def _json_default(obj: Any) -> Any:
     import numpy as np
 
+    if isinstance(obj, (np.ndarray, np.generic, os.PathLike)):
+        return jsonable(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def jsonable(obj: Any) -> Any:
+    """``obj`` as plain JSON types, for records and for hashing settings.
+
+    Dicts (keys as strings), lists and tuples recursively; NumPy arrays and scalars as lists and
+    Python numbers; paths as strings; an ASE ``BandPath`` as ``{"path", "kpts"}``; an object with
+    ``todict()`` (a GPAW occupation or mode object) as ``{"name": class name, **todict()}``;
+    anything else as its ``repr``.
+    """
+    import numpy as np
+
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if obj is None or isinstance(obj, (str, bool, int, float)):
+        return obj
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     if isinstance(obj, np.generic):
         return obj.item()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if hasattr(obj, "kpts") and hasattr(obj, "path"):  # ASE BandPath
+        return {"path": obj.path, "kpts": np.asarray(obj.kpts).tolist()}
+    if hasattr(obj, "todict"):
+        return {"name": type(obj).__name__, **jsonable(obj.todict())}
+    return repr(obj)
 
 
 def hash_object(obj: Any) -> str:

@@ -3,7 +3,7 @@ import os
 import time
 
 from isingflow.config import profile_settings
-from isingflow.dft.gpaw_engine import run_band_structure, run_ground_state
+from isingflow.dft.gpaw import run_band_structure, run_ground_state
 from isingflow.extract import monolayer_soc_parameters
 from isingflow.provenance import provenance, write_json
 from isingflow.runtime import setup_logging

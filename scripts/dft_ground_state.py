@@ -3,7 +3,7 @@ import time
 
 from ase.io import read
 
-from isingflow.dft.gpaw_engine import run_ground_state
+from isingflow.dft.gpaw import run_ground_state
 from isingflow.provenance import provenance, write_json
 from isingflow.runtime import mpi_relaunch, setup_logging
 

@@ -7,7 +7,8 @@ import yaml
 from ase.build import mx2
 
 from isingflow.dft import read_bands, write_bands
-from isingflow.dft.gpaw_engine import SCFNotConverged, monkhorst_pack_size, run_band_structure, run_ground_state
+from isingflow.dft.gpaw import SCFNotConverged, run_band_structure, run_ground_state
+from isingflow.dft.kpoints import kpoint_mesh
 from isingflow.extract import fermi_crossing_bands, monolayer_soc_parameters
 from tests.conftest import REPO
 
@@ -35,7 +36,7 @@ def ground_state(tmp_path_factory, smoke):
 
 
 def test_kmesh_is_2d(smoke):
-    size = monkhorst_pack_size(nbse2(), 4.0)
+    size = kpoint_mesh(nbse2(), 4.0)
     assert size[2] == 1 and size[0] == size[1] >= 6
 
 

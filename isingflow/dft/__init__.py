@@ -1,12 +1,31 @@
-"""DFT stage: the normalised band file, the GPAW engine, and VASP / Quantum ESPRESSO I/O."""
+"""DFT stage: the normalised band file, the GPAW engine, and VASP / Quantum ESPRESSO I/O.
+
+Per code a reader and a writer (``dft/qe/``, ``dft/vasp/``), GPAW in ``dft/gpaw/``, one
+k-mesh / band-path module for all codes (:mod:`isingflow.dft.kpoints`), and
+:class:`BandStructure` (:mod:`isingflow.dft.bandfile`) as the one seam between codes.
+"""
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
 from isingflow.dft.bandfile import BandStructure, read_bandfile, write_bands
 
-__all__ = ["BandStructure", "read_bands", "read_bandfile", "write_bands"]
+#: names re-exported lazily (their modules import GPAW, pymatgen or ASE readers on first use)
+_LAZY = {"run_ground_state": "isingflow.dft.gpaw", "run_band_structure": "isingflow.dft.gpaw",
+         "read_gpw_bands": "isingflow.dft.gpaw", "SCFNotConverged": "isingflow.dft.gpaw",
+         "write_qe_inputs": "isingflow.dft.qe", "read_qe_bands": "isingflow.dft.qe",
+         "write_vasp_inputs": "isingflow.dft.vasp", "read_vasp_bands": "isingflow.dft.vasp",
+         "write_hpc_inputs": "isingflow.dft.hpc"}
+
+__all__ = ["BandStructure", "read_bands", "read_bandfile", "write_bands", "guess_code", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'isingflow.dft' has no attribute {name!r}")
 
 
 def read_bands(path: str | os.PathLike, code: str | None = None) -> BandStructure:
@@ -23,7 +42,7 @@ def read_bands(path: str | os.PathLike, code: str | None = None) -> BandStructur
     if code == "isingflow":
         return read_bandfile(path)
     if code == "gpaw":
-        from isingflow.dft.gpaw_engine import read_gpw_bands
+        from isingflow.dft.gpaw import read_gpw_bands
 
         return read_gpw_bands(path)
     if code == "vasp":
@@ -51,7 +70,7 @@ def _looks_like(path: Path) -> str | None:
         return None
     if "<modeling>" in head or "vasp." in head or "POTCAR:" in head:
         return "vasp"
-    if "qes:espresso" in head or "Program PWSCF" in head or "PWSCF" in head or "<Root>" in head and "PROJECTIONS" in head:
+    if "qes:espresso" in head or "PWSCF" in head or ("<Root>" in head and "PROJECTIONS" in head):
         return "qe"
     return None
 

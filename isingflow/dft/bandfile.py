@@ -217,7 +217,8 @@ def read_bandfile(path: str | os.PathLike) -> BandStructure:
             raise ValueError(f"{path}: missing array {required!r}")
     return BandStructure(
         fermi_level=meta["fermi_level"], code=meta["code"], code_version=meta.get("code_version", "unknown"),
-        symbols=meta.get("symbols"), atom_layers=meta.get("atom_layers"), path_labels=meta.get("path_labels", []), soc=meta.get("soc", False),
+        symbols=meta.get("symbols"), atom_layers=meta.get("atom_layers"), path_labels=meta.get("path_labels", []),
+        soc=meta.get("soc", False),
         inputs_hash=meta.get("inputs_hash"), provenance=meta.get("provenance", {}),
         source=meta.get("source") or str(path), **arrays,
     )

@@ -1,0 +1,112 @@
+"""GPAW: band unfolding onto a primitive zone (LCAO) and its set-up from a stacking manifest."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+
+def primitive_translations(supercell_matrix: np.ndarray) -> np.ndarray:
+    """The |det M| primitive lattice vectors inside the supercell, as integer primitive coords."""
+    M = np.asarray(supercell_matrix, dtype=int)
+    n = int(round(abs(np.linalg.det(M))))
+    inv = np.linalg.inv(M)
+    span = int(np.abs(M).sum(axis=0).max())
+    found: dict[tuple, np.ndarray] = {}
+    for n1 in range(-span, span + 1):
+        for n2 in range(-span, span + 1):
+            for n3 in range(-span, span + 1) if M[2, 2] != 1 else (0,):
+                t = np.array([n1, n2, n3])
+                frac = np.round((t @ inv) % 1.0, 8) % 1.0
+                found.setdefault(tuple(frac), t)
+    if len(found) != n:
+        raise ValueError(f"supercell matrix {M.tolist()}: found {len(found)} translations, expected {n}")
+    return np.array(list(found.values()))
+
+
+def unfold_weights(calc, supercell_matrix: np.ndarray, kpts_primitive: np.ndarray,
+                   atoms_subset: list[int] | None, nspins: int) -> np.ndarray:
+    """Spectral weight of each supercell state at its primitive k (LCAO; ``[spin, k, band]``).
+
+    W_n(k_p) = (1/N) Σ_T e^{i k_p·T} ⟨ψ_n|T̂|ψ_n⟩ over the N primitive translations T of the
+    supercell, with ψ_n restricted to the orbitals of ``atoms_subset`` (the sublattice that is
+    periodic in the primitive cell).  ⟨ψ|T̂ψ⟩ = C† S(k) D_T, where D_T carries the coefficients of
+    atom a to its image T(a) with the Bloch phase of the supercell vector that wraps it.
+    """
+    wfs_iter = list(calc.dft.ibzwfs)
+    if not hasattr(wfs_iter[0], "C_nM"):
+        raise NotImplementedError("band unfolding is implemented for LCAO mode only")
+    atoms = calc.get_atoms()
+    M = np.asarray(supercell_matrix, dtype=int)
+    subset = np.arange(len(atoms)) if atoms_subset is None else np.asarray(atoms_subset, dtype=int)
+    spos = atoms.get_scaled_positions(wrap=True)
+    nao_a = [setup.nao for setup in calc.setups]
+    offsets = np.concatenate([[0], np.cumsum(nao_a)])
+    translations = primitive_translations(M)
+    inv = np.linalg.inv(M)
+    cell_lengths = np.linalg.norm(np.array(atoms.cell), axis=1)
+    # image of every subset atom under every translation, and the wrapping lattice vector
+    images = []
+    for t in translations:
+        shift = t @ inv                                  # supercell fractional coordinates
+        mapping = []
+        for a in subset:
+            target = spos[a] + shift
+            diff = spos[subset] - target[None, :]
+            wrap = np.round(diff)
+            dist = np.linalg.norm((diff - wrap) * cell_lengths, axis=1)
+            j = int(np.argmin(dist))
+            if dist[j] > 1e-2 or atoms.numbers[subset[j]] != atoms.numbers[a]:
+                raise ValueError(f"atom {a} ({atoms[a].symbol}) has no image under the primitive "
+                                 f"translation {t.tolist()}: the unfold_atoms are not periodic in "
+                                 "the primitive cell")
+            b = int(subset[j])
+            R = -wrap[j]                                 # target = spos[b] + R
+            mapping.append((int(a), b, R))
+        images.append((t, mapping))
+    ibz = calc.get_ibz_k_points()
+    nk = len(ibz)
+    out = None
+    for wfs in wfs_iter:
+        C = np.asarray(wfs.C_nM.data)          # ψ_n = Σ_μ C_nμ Φ_μ,  C* S C^T = 1
+        S = np.asarray(wfs.S_MM.data)
+        kfrac_s = np.asarray(wfs.kpt_c)
+        csub = np.zeros_like(C)
+        for a in subset:
+            csub[:, offsets[a]:offsets[a + 1]] = C[:, offsets[a]:offsets[a + 1]]
+        SC = csub.conj() @ S            # rows: <ψ_sub| S
+        w = np.zeros(C.shape[0], dtype=complex)
+        for t, mapping in images:
+            D = np.zeros_like(C)
+            for a, b, R in mapping:
+                phase = np.exp(-2j * np.pi * kfrac_s @ R)
+                D[:, offsets[b]:offsets[b + 1]] = C[:, offsets[a]:offsets[a + 1]] * phase
+            kp = kpts_primitive[wfs.k]
+            w += np.exp(2j * np.pi * kp @ t) * np.einsum("nm,nm->n", SC, D)
+        if out is None:
+            out = np.zeros((nspins, nk, C.shape[0]))
+        out[wfs.spin, wfs.k] = (w / len(translations)).real
+    return out
+
+
+
+
+def unfold_setup(manifest_path: str | os.PathLike, variant: str, material: str,
+                 layers: list[int] | None) -> dict[str, Any]:
+    """``supercell_matrix`` and ``unfold_atoms`` of :func:`~isingflow.dft.gpaw.bands.run_band_structure`
+    for unfolding ``variant`` of a stacking manifest onto the primitive zone of ``material``.
+
+    ``layers`` is the layer index of every atom (the structure's ``layer`` array).
+    """
+    import json
+
+    with open(manifest_path) as fh:
+        entry = json.load(fh)["variants"][variant]
+    chosen = [layer for layer in entry["layers"] if layer["material"] == material]
+    if not chosen or layers is None:
+        raise ValueError(f"{manifest_path}: no {material} layer to unfold onto (config key 'dft.unfold_material')")
+    matrix = np.eye(3, dtype=int)
+    matrix[:2, :2] = np.array(chosen[0]["supercell_matrix"], dtype=int)
+    wanted = {layer["index"] for layer in chosen}
+    return {"supercell_matrix": matrix, "unfold_atoms": [i for i, lay in enumerate(layers) if lay in wanted]}
