@@ -1,4 +1,4 @@
-"""Benchmark of the model stage (issue 3, item 4): wall time of the Fig. 2 and Fig. 3b workloads.
+"""Benchmark of the model stage: wall time of the Fig. 2 and Fig. 3b workloads.
 
 Fig. 2 workload: Δo and one dI/dV curve (bias step γ0/10 up to v_max, ≥ 2000 points) for every B of
 ``model.fig2.B`` in both field directions.  Fig. 3b workload: in-plane B_c for 3 easy axes × n_phi
@@ -22,9 +22,9 @@ import yaml  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from isingflow.model.stage import _fig2_params, _omega_max, fig3b_compute  # noqa: E402
-from isingflow.model.gap import _order_parameter  # noqa: E402
+from isingflow.model.gap import order_parameter_for  # noqa: E402
 from isingflow.model.spectra import conductance_grid, peak_and_fwhm  # noqa: E402
+from isingflow.model.stage import _fig2_params, _omega_max, fig3b_compute  # noqa: E402
 
 
 def fig2_workload(fig2: dict, numerics: dict) -> tuple[int, int]:
@@ -32,7 +32,7 @@ def fig2_workload(fig2: dict, numerics: dict) -> tuple[int, int]:
     for direction in fig2["directions"]:
         for B in fig2["B"]:
             p = _fig2_params(fig2, direction, B, numerics)
-            d = _order_parameter(fig2["T"], p, _omega_max(p, numerics), tol=numerics["sc_tol_matsubara"])
+            d = order_parameter_for(fig2["T"], p, _omega_max(p, numerics), tol=numerics["sc_tol_matsubara"])
             V, G = conductance_grid(fig2["v_max"], fig2["T"], d, p, gamma0=fig2["gamma0"],
                                     spin_filter=tuple(fig2["spin_filter"]),
                                     de=fig2.get("energy_step") or fig2["gamma0"] / 10,

@@ -12,9 +12,13 @@ import pytest
 from scipy import optimize, special
 
 import isingflow.model as m
-from isingflow.model.core import ModelParams, TY, TZ, pauli, reduced_path, solve_general, solve_reduced
-from isingflow.model.gap import (condensation_energy, gap_residual, linear_kernel, linearised_residual,
-                                 matsubara)
+from isingflow.model.frequencies import matsubara
+from isingflow.model.gap import condensation_energy, gap_residual
+from isingflow.model.general import solve_general
+from isingflow.model.linear import linear_kernel, linearised_residual
+from isingflow.model.nambu import TY, TZ, pauli
+from isingflow.model.params import ModelParams, reduced_path
+from isingflow.model.reduced import solve_reduced
 from isingflow.model.spectra import conductance_grid, peak_and_fwhm
 
 PI2 = math.pi / 2

@@ -1,4 +1,4 @@
-"""Defect-moment flop estimate for the hysteresis onset (spec §5).
+"""Defect-moment flop estimate for the hysteresis onset (``docs/model.md#hysteresis-estimate``).
 
 The moment of a defect "puddle" of radius R_d flops in plane when the puddle pairing energy
 E_pud(T) = c N(0) Δ(T)² R_d² exceeds the anisotropy energy K:
@@ -12,12 +12,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import optimize
+from scipy import constants, optimize
 
-from isingflow.model.gap import bcs_gap
+from isingflow.model.frequencies import bcs_gap
 
-#: Boltzmann constant in meV/K (CODATA 2018)
-KB_MEV_PER_K = 0.08617333262
+#: Boltzmann constant in meV/K (exact in the SI since 2019)
+KB_MEV_PER_K = constants.k / constants.e * 1e3
 #: weak-coupling BCS Δ(0)/(k_B Tc) = π e^{−γ_E}
 BCS_RATIO = math.pi * math.exp(-np.euler_gamma)
 

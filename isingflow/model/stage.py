@@ -15,10 +15,12 @@ import time
 
 import numpy as np
 
-from isingflow.model.core import ModelParams
-from isingflow.model.gap import (_order_parameter, critical_field, omega_cutoff,
-                                 pair_breaking_roots)
+from isingflow.model.critical import critical_field
+from isingflow.model.frequencies import omega_cutoff
+from isingflow.model.gap import order_parameter_for
 from isingflow.model.hysteresis import flop_table
+from isingflow.model.linear import pair_breaking_roots
+from isingflow.model.params import ModelParams
 from isingflow.model.spectra import conductance_grid, peak_and_fwhm
 from isingflow.provenance import atomic_path, provenance, write_json
 
@@ -82,7 +84,7 @@ def fig2_compute(fig2: dict, numerics: dict) -> dict:
         for B in fig2["B"]:
             t0 = time.perf_counter()
             p = _fig2_params(fig2, direction, B, numerics)
-            d = _order_parameter(T, p, _omega_max(p, numerics), tol=numerics["sc_tol_matsubara"])
+            d = order_parameter_for(T, p, _omega_max(p, numerics), tol=numerics["sc_tol_matsubara"])
             V, G = conductance_grid(fig2["v_max"], T, d, p, gamma0=gamma0,
                                     spin_filter=tuple(fig2["spin_filter"]), de=de,
                                     e_max=fig2["e_max"], tol=numerics["sc_tol"],
@@ -98,7 +100,7 @@ def fig2_compute(fig2: dict, numerics: dict) -> dict:
         Bs = np.linspace(0.0, fig2["inset_B_max"], fig2["inset_points"])
         for B in Bs:
             p = _fig2_params(fig2, direction, B, numerics)
-            d = _order_parameter(T, p, _omega_max(p, numerics), tol=numerics["sc_tol_matsubara"])
+            d = order_parameter_for(T, p, _omega_max(p, numerics), tol=numerics["sc_tol_matsubara"])
             inset.append({"direction": direction, "B": float(B), "delta_o": d})
     return {"dIdV": dIdV, "peaks": peaks, "order_parameter": inset}
 
