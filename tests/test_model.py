@@ -1,4 +1,4 @@
-"""Model stage: the §4.3 checklist and the reference tables of physics_model.md (§2.3–§2.5, §4, §5).
+"""Model stage: the reference numbers and checks of ``docs/model.md#reference-numbers-checked-by-the-tests``.
 
 Energies in units of Tc0.  Reference numbers appear only here (never in the code that produces
 outputs); tolerances: Δo 1e-4 relative, B_c 1e-3, V_p 1e-3, FWHM ratios 2 %.
@@ -31,7 +31,7 @@ def rel(a, b):
 
 
 # ------------------------------------------------------------------------------------------
-# BCS and Anderson's theorem (checklist 1)
+# BCS and Anderson's theorem (docs/model.md#gap-equation)
 @pytest.mark.parametrize("t, ref", [(0.2, 1.763660), (0.5, 1.687827), (0.7, 1.461850), (0.9, 0.928402)])
 def test_bcs_gap_table(t, ref):
     assert abs(m.bcs_gap(t) - ref) < 1.5e-6
@@ -55,11 +55,11 @@ def test_anderson_theorem_full_solver(kw):
 
 
 # ------------------------------------------------------------------------------------------
-# Order parameter tables (§4.1)
+# Order parameter tables (docs/model.md#reference-numbers-checked-by-the-tests)
 @pytest.mark.parametrize("B, ref", [(0.225, 1.67918), (0.45, 1.64995), (0.67, 1.58880)])
 def test_order_parameter_par(B, ref):
     assert rel(m.order_parameter(T_FIG2, B, theta_B=0.0), ref) < 1e-4
-    # independent of η and Δ_SOC (checklist 2)
+    # independent of η and Δ_SOC (docs/model.md#field-parallel-to-c)
     assert rel(m.order_parameter(T_FIG2, B, eta=0.0, delta_soc=3.0), ref) < 1e-4
 
 
@@ -151,7 +151,7 @@ def test_anderson_acceleration_finds_the_mixing_fixed_point(kw):
 
 
 def test_matrix_sign_and_normalisation():
-    """ĝ² = 1 at every k; BCS ĝ = (τz ω − Δτy)/√(ω² + Δ²) (checklist 5)."""
+    """ĝ² = 1 at every k; BCS ĝ = (τz ω − Δτy)/√(ω² + Δ²) (docs/model.md#quasiclassical-green-function)."""
     w, d = 1.3, 1.7
     q = w * TZ - d * TY
     assert np.allclose(m.matrix_sign(q), q / math.hypot(w, d), atol=1e-13)
@@ -166,7 +166,7 @@ def test_matrix_sign_and_normalisation():
 
 
 # ------------------------------------------------------------------------------------------
-# Pauli limit, B ∥ c (§2.3)
+# Pauli limit, B ∥ c (docs/model.md#field-parallel-to-c)
 def test_pauli_linearised_formula_matches_general_kernel():
     for t in (0.3, 0.6, 0.9):
         om = matsubara(t, 1200)
@@ -212,7 +212,7 @@ def test_condensation_energy_bcs():
 
 
 # ------------------------------------------------------------------------------------------
-# Linearised kernels (checklist 4) and the cubic (§2.4)
+# Linearised kernels and the cubic (docs/model.md#field-perpendicular-to-c)
 def _random_params(rng, tilted=False, soc="const"):
     return ModelParams(B=3 * rng.random(), theta_B=rng.random() * math.pi if tilted else PI2,
                        phi_B=rng.random() * 2 * math.pi, delta_soc=1 + 20 * rng.random(), eta=rng.random(),
@@ -227,7 +227,7 @@ def test_linear_kernels_agree_with_4x4_solver():
         lin = linear_kernel(om, p)
         full = solve_general(om, 1e-6, p, tol=1e-13).f_singlet / 1e-6
         assert np.abs(full - lin).max() / np.abs(lin).max() < 1e-4
-        if p.soc == "const" and i < 3:  # the closed-form 𝒟 of spec §2.4
+        if p.soc == "const" and i < 3:  # the closed-form 𝒟 (docs/model.md#field-perpendicular-to-c)
             D = m.inv_kernel_const(om, p.B, p.phi_B, p.delta_soc, p.eta, p.eta_mag, p.r0, p.rm)
             assert np.abs(1 / D - lin).max() < 1e-12
 
@@ -271,7 +271,7 @@ def test_cubic_closed_form_gives_same_bc():
 
 
 # ------------------------------------------------------------------------------------------
-# Critical fields (§2.5, Fig. 3b)
+# Critical fields (docs/model.md#critical-field, Fig. 3b)
 BC_TABLE = [  # (eta, easy axis, rm, phi_deg, ref)
     (0.0, 0, 0.0, 0, 7.516), (0.0, 0, 0.0, 90, 7.495),
     (0.0, 0, 1.0, 0, 7.976), (0.0, 0, 1.0, 90, 7.116),
@@ -321,7 +321,7 @@ def test_critical_field_nodal(t, eta, ref):
 
 
 # ------------------------------------------------------------------------------------------
-# DOS (§3.1; checklist 2, 3, 5)
+# DOS (docs/model.md#density-of-states)
 def test_dos_par_is_shifted_bcs():
     E = np.linspace(-3, 3, 61)
     g0, d, B = 0.01, 1.6, 0.67
@@ -384,7 +384,7 @@ def test_dos_matches_direct_bdg_diagonalisation():
 
 
 # ------------------------------------------------------------------------------------------
-# Conductance and peaks (§3.2, §3.3, §4.1)
+# Conductance and peaks (docs/model.md#tunnelling-conductance, #peak-position-and-width)
 FIG2_PAR = {0.0: (3.3758, 0.0407), 0.225: (3.3585, 0.0408), 0.45: (3.3000, 0.0408), 0.67: (3.1778, 0.0409)}
 FIG2_PERP = {0.0: (3.3758, 1.0), 0.225: (3.3724, 1.09), 0.45: (3.3627, 1.33), 0.67: (3.3483, 1.67)}
 
@@ -437,7 +437,7 @@ def test_conductance_normal_limit_and_spin_filter():
     V = np.array([3.0, 20.0, 40.0])
     g = m.conductance(V, 0.5, 0.3, gamma0=0.05)
     assert abs(g[2] - 1) < 3e-3 and abs(g[2] - 1) < abs(g[1] - 1)
-    # B ∥ c: the symmetric junction is insensitive to the spin filter (checklist 6)
+    # B ∥ c: the symmetric junction is insensitive to the spin filter
     V = np.linspace(0, 4, 81)
     ref = m.conductance(V, 0.5, 0.45, gamma0=0.05)
     for w in ((1.0, 0.0), (0.0, 1.0), (0.8, 0.2)):
@@ -456,10 +456,10 @@ def test_peak_and_fwhm_on_lorentzian():
 
 
 # ------------------------------------------------------------------------------------------
-# Table I coefficients (§4.2)
+# Table I coefficients (docs/model.md#table-i-scaling-laws)
 @pytest.mark.parametrize("t, ref", [(0.2, 0.0049), (0.3, 0.0505), (0.5, 0.281), (0.7, 0.574)])
 def test_table1_par_coefficient(t, ref):
-    """δΔo/Δo = −c(t)(B/Δo)² at small B (B = 0.1).  The spec's values agree to 2–3 %."""
+    """δΔo/Δo = −c(t)(B/Δo)² at small B (B = 0.1).  The reference values agree to 2–3 %."""
     d0 = m.bcs_gap(t)
     d = m.order_parameter(t, 0.1)
     c = -(d - d0) / d0 / (0.1 / d) ** 2
@@ -494,7 +494,7 @@ def test_table1_compute_from_peaks():
 
 
 # ------------------------------------------------------------------------------------------
-# Hysteresis (§5)
+# Hysteresis (docs/model.md#hysteresis-estimate)
 def test_hysteresis_table():
     from isingflow.model.hysteresis import flop_table, puddle_energy_zero_T
 

@@ -3,7 +3,8 @@
 Each function takes the relevant sub-dictionary of ``config["model"]`` (validated against
 ``workflow/schemas/model.schema.yaml``) and returns plain rows; :func:`write_csv` writes them
 atomically with a provenance sidecar.  Nothing here holds a physical number of its own: every
-parameter comes from the config.
+parameter comes from the config.  The quantities and the Table I fits:
+``docs/model.md#table-i-scaling-laws``; the hysteresis table: ``docs/model.md#hysteresis-estimate``.
 """
 from __future__ import annotations
 
@@ -240,7 +241,7 @@ def table1_markdown(rows: list[dict], fig2: dict) -> str:
     lines += [
         "",
         "Notes: the B ⊥ c broadening follows the pair-breaking rate α = ηB²/(B²+Δ_SOC²) (the small root",
-        "z₁ of the cubic in spec §2.4, fitted above against α); the FWHM itself grows sub-linearly in α",
+        "z₁ of the cubic in docs/model.md, fitted above against α); the FWHM itself grows sub-linearly in α",
         "at finite γ0 (AG edge smearing ∝ α^{2/3} for γ0 → 0).  For B ∥ c the FWHM stays constant.",
         "",
     ]

@@ -1,6 +1,6 @@
-# Ising-superconductor model stage (issue 3): Γ-pocket Ising superconductor with exchange field,
+# Ising-superconductor model stage (physics: docs/model.md): Γ-pocket Ising superconductor with exchange field,
 # disorder and S–FI–S tunnelling.  Fig. 2 (dI/dV, Δo, peaks), Fig. 3b (in-plane B_c(φ_B)),
-# Table I (power-law fits) and the §5 hysteresis estimate.  Pure numpy/scipy, seconds per job;
+# Table I (power-law fits) and the hysteresis estimate.  Pure numpy/scipy, seconds per job;
 # every physical and numerical setting comes from `model:` of the config (passed as params so
 # that a config change reruns the job).  Energies, T, B, eV in units of Tc0.
 MODEL = f"{RESULTS}/model"
@@ -86,7 +86,7 @@ rule model_table1:
 
 
 rule model_hysteresis:
-    """Defect-moment flop temperature versus anisotropy energy (§5)."""
+    """Defect-moment flop temperature versus anisotropy energy (docs/model.md#hysteresis-estimate)."""
     output:
         csv=f"{MODEL}/hysteresis.csv",
     conda:
