@@ -111,7 +111,16 @@ def fill_defaults(instance: dict, schema_path: Path = MAIN_SCHEMA, sections: tup
 
 def section_settings(section: str, values: dict | None = None) -> dict:
     """A config section (e.g. ``"vacancy"``) with every default of ``<section>.schema.yaml`` filled in."""
-    return _fill(copy.deepcopy(values or {}), {"$ref": f"{section}.schema.yaml"}, SCHEMA_DIR)
+    return fill_schema_defaults(values, f"{section}.schema.yaml")
+
+
+def fill_schema_defaults(values: dict | None, ref: str) -> dict:
+    """A copy of ``values`` with every default of the schema ``ref`` filled in.
+
+    ``ref``: a schema file of ``workflow/schemas``, optionally with a pointer into it
+    (``"systems.schema.yaml#/$defs/stack"``).
+    """
+    return _fill(copy.deepcopy(values or {}), {"$ref": ref}, SCHEMA_DIR)
 
 
 def _resolve(schema: dict, base: Path, root: dict) -> tuple[dict, Path, dict]:
@@ -138,6 +147,9 @@ def _fill(instance: Any, schema: dict, base: Path, root: dict | None = None) -> 
             instance[key] = copy.deepcopy(sub["default"])
         if key in instance:
             _fill(instance[key], sub, base, root)
+    for sub in schema.get("allOf", []):  # composed schemas (conditional ones are not followed)
+        if "if" not in sub:
+            _fill(instance, sub, base, root)
     if isinstance(schema.get("additionalProperties"), dict):
         for key in set(instance) - set(props):
             _fill(instance[key], schema["additionalProperties"], base, root)

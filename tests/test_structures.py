@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -121,7 +122,7 @@ def test_reference_layer_takes_no_strain():
 # --------------------------------------------------------------------------- stacks
 def test_trilayer_of_the_paper(built):
     at, params = built["NbSe2-CrBr3-NbSe2"]["base"]
-    assert S._composition(at.get_chemical_symbols()) == {"Nb": 8, "Se": 16, "Cr": 2, "Br": 6}
+    assert S.composition(at.get_chemical_symbols()) == {"Nb": 8, "Se": 16, "Cr": 2, "Br": 6}
     assert at.cell.cellpar()[:2] == pytest.approx([6.88, 6.88])
     lay = at.arrays["layer"]
     assert sorted(set(lay)) == [0, 1, 2]
@@ -163,8 +164,8 @@ def test_overlapping_layers_are_rejected():
 def test_layer_rotation_gives_2h_like_stacking():
     aa = S.build_stack(["NbSe2", "NbSe2"], [6.5])
     two_h = S.build_stack(["NbSe2", {"material": "NbSe2", "rotation_deg": 180}], [6.5])
-    assert S._symmetry_info(aa)["layer_group"].startswith("p-6m2")
-    assert S._symmetry_info(two_h)["layer_group"].startswith("p-3m1")  # centrosymmetric, as 2H
+    assert S.symmetry_info(aa)["layer_group"].startswith("p-6m2")
+    assert S.symmetry_info(two_h)["layer_group"].startswith("p-3m1")  # centrosymmetric, as 2H
     with pytest.raises(S.StructureError, match="multiples of 60"):
         S.layer_atoms("NbSe2", rotation_deg=45)
 
@@ -179,35 +180,35 @@ def trilayer0():
 
 
 def test_registry_counts(trilayer0):
-    rs = S.stacking_registries(trilayer0, [1], grid=6, high_symmetry=True)
+    rs = S.stacking_shifts(trilayer0, [1], grid=6, high_symmetry=True)
     # shifts modulo the NbSe2 primitive cell; point group D3 (order 6) merges them
     assert np.allclose(rs.shift_cell_angstrom, S.load_materials()["NbSe2"].cell_2d())
-    assert rs.n_sampled == 36 and len(rs.registries) == 10
-    assert sum(r.multiplicity for r in rs.registries) == 36
-    assert sum(r.weight for r in rs.registries) == pytest.approx(1.0)
-    assert sorted(r.multiplicity for r in rs.registries) == [1, 1, 1, 3, 3, 3, 6, 6, 6, 6]
-    hs = S.stacking_registries(trilayer0, [1], grid=0, high_symmetry=True)
-    assert np.allclose([r.frac for r in hs.registries], [(0, 0), (1 / 3, 2 / 3), (2 / 3, 1 / 3)])
-    assert len(S.stacking_registries(trilayer0, [1], grid=3, high_symmetry=False).registries) == 4
+    assert rs.n_sampled == 36 and len(rs.shifts) == 10
+    assert sum(r.multiplicity for r in rs.shifts) == 36
+    assert sum(r.weight for r in rs.shifts) == pytest.approx(1.0)
+    assert sorted(r.multiplicity for r in rs.shifts) == [1, 1, 1, 3, 3, 3, 6, 6, 6, 6]
+    hs = S.stacking_shifts(trilayer0, [1], grid=0, high_symmetry=True)
+    assert np.allclose([r.frac for r in hs.shifts], [(0, 0), (1 / 3, 2 / 3), (2 / 3, 1 / 3)])
+    assert len(S.stacking_shifts(trilayer0, [1], grid=3, high_symmetry=False).shifts) == 4
 
 
 def test_registry_equivalence_matches_pymatgen(trilayer0):
     from pymatgen.analysis.structure_matcher import StructureMatcher
     from pymatgen.io.ase import AseAtomsAdaptor
 
-    rs = S.stacking_registries(trilayer0, [1], grid=6)
+    rs = S.stacking_shifts(trilayer0, [1], grid=6)
     cell2 = np.array(trilayer0.cell)[:2, :2]
     basis = rs.shift_cell_angstrom
 
     def struct(frac):
-        at = S.apply_registry(trilayer0, [1], np.array(frac) @ basis)
+        at = S.apply_shift(trilayer0, [1], np.array(frac) @ basis)
         at.pbc = True
         return AseAtomsAdaptor.get_structure(at)
 
     sm = StructureMatcher(ltol=1e-3, stol=1e-3, angle_tol=0.1, primitive_cell=False, scale=False,
                           attempt_supercell=False)
-    reps = {r.frac: struct(r.frac) for r in rs.registries}
-    for r in rs.registries:  # every orbit member is the same structure as its representative
+    reps = {r.frac: struct(r.frac) for r in rs.shifts}
+    for r in rs.shifts:  # every orbit member is the same structure as its representative
         for member in r.orbit[1:4]:
             assert sm.fit(reps[r.frac], struct(member)), (r.frac, member)
     keys = list(reps)
@@ -243,7 +244,7 @@ def test_ensemble_weights_and_base_duplicate(built):
 def test_vacancy_supercell_quick(built):
     at, p = built["NbSe2-VSe"]["base"]
     n = 3  # quick profile
-    assert S._composition(at.get_chemical_symbols()) == {"Nb": n * n, "Se": 2 * n * n - 1}
+    assert S.composition(at.get_chemical_symbols()) == {"Nb": n * n, "Se": 2 * n * n - 1}
     assert np.linalg.norm(at.cell[0]) == pytest.approx(n * A_NBSE2)
     assert p["vacancy"]["element"] == "Se" and len(p["vacancy"]["neighbours_after_removal"]) == 3
     moms = at.get_initial_magnetic_moments()
@@ -288,11 +289,51 @@ def test_written_files_are_read_by_pymatgen(quick, tmp_path):
         assert manifest["variants"].keys() == on_disk["variants"].keys()
 
 
-def test_schema_defaults_match_code():
-    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "systems.schema.yaml").read_text())
-    props = schema["$defs"]["system"]["properties"]
-    for key, value in S.SYSTEM_DEFAULTS.items():
-        assert props[key].get("default") == value, key
+def _schema_defaults(kind, schema_path=REPO / "workflow" / "schemas" / "systems.schema.yaml"):
+    defs = yaml.safe_load(Path(schema_path).read_text())["$defs"]
+    props = {**defs["common"]["properties"], **defs[kind]["properties"]}
+    return {k: v["default"] for k, v in props.items() if "default" in v}
+
+
+@pytest.mark.parametrize("system", ["NbSe2-1L", "NbSe2-CrBr3", "NbSe2-VSe"])
+def test_schema_defaults_are_what_a_built_system_uses(quick, system):
+    """Leaving out every key that has a schema default builds the same system as giving the defaults."""
+    kind = quick["systems"][system]["kind"]
+    defaults = _schema_defaults(kind)
+    assert {"enabled", "min_distance_angstrom"} <= set(defaults)
+    spec = quick["systems"][system]
+    defaults = {k: v for k, v in defaults.items() if spec.get(k, v) == v}  # keys the config does not change
+    omitted, explicit = copy.deepcopy(quick), copy.deepcopy(quick)
+    for k in defaults:
+        omitted["systems"][system].pop(k, None)
+    explicit["systems"][system].update(copy.deepcopy(defaults))
+    a, b = S.build_system(omitted, system), S.build_system(explicit, system)
+    assert {k: a.plan.spec[k] for k in defaults} == defaults
+    assert list(a) == list(b)
+    for name in a:
+        (at_a, p_a), (at_b, p_b) = a[name], b[name]
+        assert np.allclose(at_a.positions, at_b.positions)
+        assert at_a.get_chemical_symbols() == at_b.get_chemical_symbols()
+        assert list(at_a.get_initial_magnetic_moments()) == list(at_b.get_initial_magnetic_moments())
+        assert json.dumps(p_a, sort_keys=True, default=str) == json.dumps(p_b, sort_keys=True, default=str)
+
+
+def test_a_changed_schema_default_changes_the_built_system(quick, tmp_path, monkeypatch):
+    """The defaults come from the schema, not from a copy in the code."""
+    from isingflow.structures import plan
+
+    schema = yaml.safe_load(plan.SYSTEMS_SCHEMA.read_text())
+    schema["$defs"]["vacancy"]["properties"]["include_pristine"]["default"] = True
+    schema["$defs"]["common"]["properties"]["min_interlayer_distance_angstrom"]["default"] = 5.5
+    patched = tmp_path / "systems.schema.yaml"
+    patched.write_text(yaml.safe_dump(schema, allow_unicode=True))
+    cfg = copy.deepcopy(quick)
+    assert "include_pristine" not in cfg["systems"]["NbSe2-VSe"]
+    assert S.list_variants(cfg, "NbSe2-VSe") == ["base"]
+    monkeypatch.setattr(plan, "SYSTEMS_SCHEMA", patched)
+    assert S.list_variants(cfg, "NbSe2-VSe") == ["base", "pristine"]
+    with pytest.raises(ConfigError, match="min_interlayer_distance_angstrom = 5.5"):
+        S.build_system(cfg, "NbSe2-CrBr3")
 
 
 # --------------------------------------------------------------------------- bad input
@@ -398,5 +439,5 @@ def test_system_config_holds_only_what_the_system_uses():
     vac = S.system_config(cfg, "NbSe2-VSe")["profiles"]["quick"]["structures"]
     mono = S.system_config(cfg, "NbSe2-1L")["profiles"]["quick"]["structures"]
     assert "vacancy_supercell" not in tri and tri["n_distances"] == 2
-    assert vac["vacancy_supercell"] == 3 and "registry_grid" not in vac
+    assert vac["vacancy_supercell"] == 3 and "shift_grid" not in vac
     assert set(mono) == {"max_atoms"}

@@ -1,5 +1,5 @@
-# Structures stage: material registry (structures/*.yaml) -> monolayers, commensurate stacks,
-# registry × distance ensembles and vacancy supercells; one job per system of `systems:`.
+# Structures stage: material library (structures/*.yaml) -> monolayers, commensurate stacks,
+# stacking-shift × distance ensembles and vacancy supercells; one job per system of `systems:`.
 #
 # Every system is built once here, at DAG-build time (about a second): an unknown material, a
 # strain beyond tolerance, overlapping atoms or a structure too large for the profile stops
@@ -35,7 +35,7 @@ for _system, _out in STRUCTURE_OUTPUTS.items():
             _structure_rules[-1]
         localrule: True
         input:
-            registry=[str(p) for p in _structures.registry_files()],
+            materials=[str(p) for p in _structures.material_library_files()],
         output:
             manifest=_out["manifest"],
             extxyz=_out["extxyz"],
