@@ -57,13 +57,21 @@ from isingflow.structures.systems import (
 )
 from isingflow.structures.vacancy import vacancy_supercell
 
-__all__ = [
-    "BASE", "PRISTINE", "MATERIAL_LIBRARY_DIR", "BuiltSystem", "CommensurateCell", "LayerSpec", "Material",
-    "OverlapError", "ShiftSet", "Site", "StackingShift", "StrainError", "StructureError", "SystemPlan", "VariantPlan",
-    "apply_shift", "build_monolayer", "build_stack", "build_system", "check_min_distance",
-    "commensurate_from_supercells", "composition", "find_commensurate_supercell", "formula", "get_material",
-    "high_symmetry_shifts", "layer_atoms", "layer_strain", "list_systems", "list_variants", "load_materials",
-    "material_library_files", "minimum_distance", "output_paths", "plan_system", "resolve_commensurate", "rule_name",
-    "stacking_shifts", "symmetry_info", "system_config", "vacancy_supercell", "validate_systems", "variant_record",
-    "write_built", "write_structure", "write_system",
+__all__ = [  # one line per module, in the order of the imports above
+    "LayerSpec", "build_monolayer", "build_stack", "layer_atoms", "resolve_commensurate",
+    # distances, errors
+    "check_min_distance", "minimum_distance", "OverlapError", "StrainError", "StructureError",
+    # io
+    "output_paths", "rule_name", "variant_record", "write_built", "write_structure", "write_system",
+    # lattice
+    "CommensurateCell", "commensurate_from_supercells", "find_commensurate_supercell", "layer_strain",
+    # materials
+    "MATERIAL_LIBRARY_DIR", "Material", "Site", "composition", "formula", "get_material", "load_materials",
+    "material_library_files",
+    # plan, stacking, symmetry
+    "BASE", "PRISTINE", "SystemPlan", "VariantPlan",
+    "ShiftSet", "StackingShift", "apply_shift", "high_symmetry_shifts", "stacking_shifts", "symmetry_info",
+    # systems, vacancy
+    "BuiltSystem", "build_system", "list_systems", "list_variants", "plan_system", "system_config",
+    "validate_systems", "vacancy_supercell",
 ]
