@@ -7,6 +7,8 @@ dict behaves as the validated workflow configuration does.
 """
 from __future__ import annotations
 
+import copy
+import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -84,9 +86,23 @@ def key(system: str, *parts: str | int) -> str:
     return out
 
 
+_CACHE: dict[tuple, Any] = {}
+
+
+def _cached(what: str, compute, *args):
+    """``compute(*args)``, remembered per schema file (path and modification time) and ``args``."""
+    stamp = (what, str(SYSTEMS_SCHEMA), SYSTEMS_SCHEMA.stat().st_mtime_ns, *args)
+    if stamp not in _CACHE:
+        _CACHE[stamp] = compute(*args)
+    return copy.deepcopy(_CACHE[stamp])
+
+
 def _schema() -> dict:
-    with open(SYSTEMS_SCHEMA) as fh:
-        return yaml.safe_load(fh)
+    def load():
+        with open(SYSTEMS_SCHEMA) as fh:
+            return yaml.safe_load(fh)
+
+    return _cached("schema", load)
 
 
 def kind_keys(kind: str) -> set[str]:
@@ -95,14 +111,18 @@ def kind_keys(kind: str) -> set[str]:
     return set(defs["common"]["properties"]) | set(defs[kind]["properties"])
 
 
+def _fill(spec_json: str, pointer: str) -> dict:
+    return fill_schema_defaults(json.loads(spec_json), f"{SYSTEMS_SCHEMA}#/$defs/{pointer}")
+
+
 def with_defaults(spec: Mapping) -> dict:
     """A copy of a system spec with the defaults of its kind's schema filled in."""
-    return fill_schema_defaults(dict(spec), f"{SYSTEMS_SCHEMA}#/$defs/{spec['kind']}")
+    return _cached("spec", _fill, json.dumps(spec), spec["kind"])
 
 
 def is_enabled(spec: Mapping) -> bool:
     """A system's ``enabled`` (its default from the schema's ``$defs/common``)."""
-    return bool(fill_schema_defaults(dict(spec), f"{SYSTEMS_SCHEMA}#/$defs/common")["enabled"])
+    return bool(_cached("spec", _fill, json.dumps(spec), "common")["enabled"])
 
 
 def system_spec(config: Mapping, system: str) -> dict:
