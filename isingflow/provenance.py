@@ -113,7 +113,9 @@ def jsonable(obj: Any) -> Any:
         return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [jsonable(v) for v in obj]
-    if obj is None or isinstance(obj, (str, bool, int, float)):
+    if isinstance(obj, float):
+        return float(obj)  # NumPy float64 is a float: a plain one prints the same in JSON
+    if obj is None or isinstance(obj, (str, bool, int)):
         return obj
     if isinstance(obj, np.ndarray):
         return obj.tolist()

@@ -284,3 +284,33 @@ def test_inputs_record_labels_reach_the_parsed_bands(tmp_path):
     assert b.path_labels == labels
     rec = json.loads((tmp_path / "isingflow_inputs.json").read_text())
     assert b.inputs_hash == rec["inputs_sha256"]
+
+
+def test_one_kmesh_rule_for_every_code():
+    """kpoints.kpoint_mesh: ASE's density rule in-plane, one k along z of a slab, periodic in z or not."""
+    from isingflow.dft.kpoints import kpoint_mesh
+
+    atoms = heterostructure(trilayer=False)    # a slab with vacuum
+    open_z = atoms.copy()
+    open_z.pbc = [True, True, False]           # how the pipeline builds its slabs (GPAW's input)
+    expected = list(kptdensity2monkhorstpack(open_z, 4.0, even=False))
+    assert kpoint_mesh(open_z, 4.0) == expected and expected[2] == 1
+    closed_z = atoms.copy()
+    closed_z.pbc = True                        # periodic in z, but a vacuum gap > 5 Å: still one k in z
+    assert kpoint_mesh(closed_z, 4.0) == expected
+    bulk = Atoms("Nb", cell=[3.0, 3.0, 3.0], pbc=True)
+    assert kpoint_mesh(bulk, 4.0) == list(kptdensity2monkhorstpack(bulk, 4.0, even=False))
+
+
+def test_hpc_inputs_write_three_steps(tmp_path):
+    """dft.hpc.write_hpc_inputs: SCF, bands and SOC bands, with the band path's labels in the record."""
+    from isingflow.dft.hpc import hpc_settings, write_hpc_inputs
+
+    atoms = heterostructure(trilayer=False)
+    dft = {"ecut_eV": 400.0, "kpt_density_per_inv_angstrom": 3.0, "smearing_eV": 0.05}
+    common = hpc_settings("qe", dft, {"command": "pw.x", "pseudopotentials": PSEUDOS_REL}, "PBE", None)
+    steps = write_hpc_inputs(atoms, "qe", tmp_path, common, "GMKG", 30)
+    assert list(steps) == ["scf", "bands", "bands_soc"]
+    rec = json.loads((tmp_path / "bands" / "isingflow_inputs.json").read_text())
+    assert [lab for _, lab in rec["path_labels"]] == ["G", "M", "K", "G"] and rec["nkpts"] == 30
+    assert json.loads((tmp_path / "bands_soc" / "isingflow_inputs.json").read_text())["soc"] is True

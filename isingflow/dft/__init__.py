@@ -39,20 +39,13 @@ def read_bands(path: str | os.PathLike, code: str | None = None) -> BandStructur
         raise FileNotFoundError(f"{path}: no such file or directory")
     if code is None:
         code = guess_code(path)
-    if code == "isingflow":
-        return read_bandfile(path)
-    if code == "gpaw":
-        from isingflow.dft.gpaw import read_gpw_bands
-
-        return read_gpw_bands(path)
-    if code == "vasp":
-        from isingflow.dft.vasp import read_vasp_bands
-
-        return read_vasp_bands(path)
-    if code == "qe":
-        from isingflow.dft.qe import read_qe_bands
-
-        return read_qe_bands(path)
+    readers = {"isingflow": ("isingflow.dft.bandfile", "read_bandfile"),
+               "gpaw": ("isingflow.dft.gpaw", "read_gpw_bands"),
+               "vasp": ("isingflow.dft.vasp", "read_vasp_bands"),
+               "qe": ("isingflow.dft.qe", "read_qe_bands")}
+    if code in readers:
+        module, name = readers[code]
+        return getattr(importlib.import_module(module), name)(path)
     raise ValueError(f"{path}: unknown code {code!r} (expected isingflow, gpaw, vasp or qe)")
 
 

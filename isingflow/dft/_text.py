@@ -49,6 +49,34 @@ def read_text(path: str | os.PathLike, kind: str) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
+def read_finished_output(path: Path, kind: str, banner: str) -> str:
+    """The text of a Quantum ESPRESSO program output that carries ``banner`` and finished ('JOB DONE')."""
+    text = read_text(path, f"{kind} output")
+    if banner not in text[:5000]:
+        raise BadOutputError(path, f"not a {kind} output (no '{banner}' banner)")
+    if "JOB DONE" not in text:
+        raise BadOutputError(path, f"truncated or unfinished {kind} output: no 'JOB DONE.' line")
+    return text
+
+
+def choose(table: dict[str, Any], value: Any, what: str, writer: str) -> Any:
+    """``table[str(value).lower()]``; a ValueError naming the setting and the known keys otherwise."""
+    key = str(value).lower()
+    if key not in table:
+        raise ValueError(f"settings[{what!r}]={value!r}: {writer} writer knows {sorted(table)}")
+    return table[key]
+
+
+def file_or_folder(path: str | os.PathLike, read_file, read_folder):
+    """``read_folder(path)`` for a folder, ``read_file(path)`` for a file, FileNotFoundError otherwise."""
+    path = Path(path)
+    if path.is_dir():
+        return read_folder(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file or directory")
+    return read_file(path)
+
+
 def head(path: str | os.PathLike, nbytes: int = 4096) -> str:
     """The first ``nbytes`` of ``path`` as text ('' for unreadable files)."""
     try:

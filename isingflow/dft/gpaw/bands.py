@@ -37,57 +37,62 @@ def run_band_structure(gpw_path: str | os.PathLike, path: str, npoints: int,
     level is that of the self-consistent k-mesh (with SOC applied on that mesh when ``soc`` is true), not of the path.
     """
     from gpaw import GPAW
-    from gpaw.spinorbit import soc_eigenstates
 
     gs = GPAW(str(gpw_path), txt=None)
     atoms = gs.get_atoms()
     nocc = int(np.ceil(gs.get_number_of_electrons() / 2))
     extra_bands = max(extra_bands, nocc // 4)   # large cells: empty states up to ~1-2 eV above E_F
-    nbands = nocc + extra_bands
-    unfold = supercell_matrix is not None
-    if unfold:
-        M = np.array(supercell_matrix, dtype=int)
-        primitive_cell = np.linalg.solve(M, np.array(atoms.cell))
-        from ase.cell import Cell
-
-        bandpath = Cell(primitive_cell).bandpath(path, npoints=npoints, pbc=atoms.pbc)
-        kpts_calc = bandpath.kpts @ M.T
-    else:
-        bandpath = band_path_for(atoms, path, npoints)
-        kpts_calc = bandpath
-    calc = gs.fixed_density(kpts=kpts_calc, symmetry="off", nbands=nbands,
+    bandpath, kpts_calc, primitive_cell = _paths(atoms, path, npoints, supercell_matrix)
+    calc = gs.fixed_density(kpts=kpts_calc, symmetry="off", nbands=nocc + extra_bands,
                             convergence={"bands": nocc + extra_bands // 2},
                             txt=str(txt) if txt is not None else None)
-    labels = bandpath_labels(bandpath)
-    theta, phi = magnetisation_theta_phi_deg
-    common = dict(kpoints=np.asarray(kpts_calc if unfold else bandpath.kpts), cell=np.array(atoms.cell),
-                  symbols=atoms.get_chemical_symbols(),
-                  positions=atoms.get_positions(), path_labels=labels, code="gpaw",
-                  code_version=gpaw_version(), inputs_hash=hash_file(gpw_path)[:16])
     if atom_layers is None and "layer" in atoms.arrays:
         atom_layers = atoms.arrays["layer"].tolist()
-    common["atom_layers"] = list(atom_layers) if atom_layers is not None else None
-    nis = [setup.ni for setup in calc.setups]
+    kpoints = bandpath.kpts if supercell_matrix is None else kpts_calc
+    common = dict(kpoints=np.asarray(kpoints), cell=np.array(atoms.cell), symbols=atoms.get_chemical_symbols(),
+                  positions=atoms.get_positions(), path_labels=bandpath_labels(bandpath), code="gpaw",
+                  code_version=gpaw_version(), inputs_hash=hash_file(gpw_path)[:16],
+                  atom_layers=list(atom_layers) if atom_layers is not None else None)
     if soc:
-        soc_path = soc_eigenstates(calc, theta=theta, phi=phi)
-        soc_mesh = soc_eigenstates(gs, theta=theta, phi=phi)
-        eig = soc_path.eigenvalues()[np.newaxis]
-        spins = soc_path.spin_projections()
-        proj = None
-        if projections:
-            proj = np.stack([soc_path.pdos_weights(a, list(range(ni))).sum(axis=-1)
-                             for a, ni in enumerate(nis)], axis=-1)[np.newaxis]
-            proj /= np.maximum(proj.sum(axis=-1, keepdims=True), 1e-30)
-        return BandStructure(eigenvalues=eig, fermi_level=float(soc_mesh.fermi_level), soc=True,
-                             spin_expectation=spins, projections=proj, **common)
+        return _soc_bands(calc, gs, magnetisation_theta_phi_deg, projections, common)
     nspins = calc.get_number_of_spins()
     nk = len(bandpath.kpts)
     eig = np.array([[calc.get_eigenvalues(kpt=k, spin=s) for k in range(nk)] for s in range(nspins)])
     proj = collinear_projections(calc, nspins, nk, len(atoms)) if projections else None
-    if unfold:
+    if supercell_matrix is not None:
+        M = np.array(supercell_matrix, dtype=int)
         common.update(unfold_weights=unfold_weights(calc, M, bandpath.kpts, unfold_atoms, nspins),
                       kpoints_primitive=bandpath.kpts, primitive_cell=primitive_cell)
     return BandStructure(eigenvalues=eig, fermi_level=float(gs.get_fermi_level()), soc=False,
                          projections=proj, **common)
 
 
+def _paths(atoms, path: str, npoints: int, supercell_matrix: np.ndarray | None):
+    """(band path, k-points to compute, primitive cell or None): the supercell path, or the primitive
+    path folded into the supercell zone (k_super = M k_prim) for unfolding."""
+    if supercell_matrix is None:
+        bandpath = band_path_for(atoms, path, npoints)
+        return bandpath, bandpath, None  # GPAW takes the BandPath itself
+    from ase.cell import Cell
+
+    M = np.array(supercell_matrix, dtype=int)
+    primitive_cell = np.linalg.solve(M, np.array(atoms.cell))
+    bandpath = Cell(primitive_cell).bandpath(path, npoints=npoints, pbc=atoms.pbc)
+    return bandpath, bandpath.kpts @ M.T, primitive_cell
+
+
+def _soc_bands(calc, gs, theta_phi_deg: tuple[float, float], projections: bool, common: dict) -> BandStructure:
+    """Spin–orbit bands along the path, ⟨σ⟩ per state, the Fermi level of SOC on the SCF mesh."""
+    from gpaw.spinorbit import soc_eigenstates
+
+    theta, phi = theta_phi_deg
+    soc_path = soc_eigenstates(calc, theta=theta, phi=phi)
+    soc_mesh = soc_eigenstates(gs, theta=theta, phi=phi)
+    proj = None
+    if projections:
+        nis = [setup.ni for setup in calc.setups]
+        proj = np.stack([soc_path.pdos_weights(a, list(range(ni))).sum(axis=-1)
+                         for a, ni in enumerate(nis)], axis=-1)[np.newaxis]
+        proj /= np.maximum(proj.sum(axis=-1, keepdims=True), 1e-30)
+    return BandStructure(eigenvalues=soc_path.eigenvalues()[np.newaxis], fermi_level=float(soc_mesh.fermi_level),
+                         soc=True, spin_expectation=soc_path.spin_projections(), projections=proj, **common)

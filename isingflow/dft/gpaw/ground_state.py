@@ -97,30 +97,12 @@ def run_ground_state(atoms: Atoms, settings: dict[str, Any], gpw_path: str | os.
     Returns a summary: total energy (eV), Fermi level (eV), total and per-atom magnetic
     moments (µB), k-mesh, the number of SCF iterations and the inputs' hash.
     """
-    from gpaw import GPAW, KohnShamConvergenceError
-
     gpw_path = Path(gpw_path)
     params = gpaw_parameters(atoms, settings, xc=xc, hubbard_u_eV=hubbard_u_eV,
                              dipole_correction=dipole_correction)
     inputs_hash = hash_object({"atoms": _atoms_fingerprint(atoms), "params": jsonable(params)})
     cached = Path(cache_dir) / f"gs-{inputs_hash[:20]}.gpw" if cache_dir is not None else None
-    reused = cached is not None and cached.is_file()
-    if reused:
-        calc = GPAW(str(cached), txt=str(txt) if txt is not None else None)
-        energy = calc.get_potential_energy()
-    else:
-        atoms = atoms.copy()
-        calc = GPAW(txt=str(txt) if txt is not None else None, **params)
-        atoms.calc = calc
-        try:
-            energy = atoms.get_potential_energy()
-        except KohnShamConvergenceError as exc:
-            raise SCFNotConverged(f"GPAW SCF did not converge in {settings['maxiter']} iterations "
-                                  f"(energy tol {settings['scf_energy_tol_eV']} eV, density tol "
-                                  f"{settings['scf_density_tol']}): {exc}") from exc
-        if cached is not None:
-            with atomic_path(cached) as tmp:
-                calc.write(str(tmp))
+    calc, energy, reused = _converged_calculator(atoms, params, settings, cached, txt)
     if mesh_bands_path is not None:
         from isingflow.dft.bandfile import write_bands
 
@@ -130,26 +112,62 @@ def run_ground_state(atoms: Atoms, settings: dict[str, Any], gpw_path: str | os.
     else:
         with atomic_path(gpw_path) as tmp:
             calc.write(str(tmp))
-    magmoms = calc.get_magnetic_moments() if params["spinpol"] else np.zeros(len(atoms))
+    return {**_vacuum_summary(calc), **_scf_summary(calc, params, energy, reused), "inputs_hash": inputs_hash,
+            "gpaw_parameters": jsonable(params)}
+
+
+def _converged_calculator(atoms: Atoms, params: dict[str, Any], settings: dict[str, Any], cached: Path | None,
+                          txt) -> tuple[Any, float, bool]:
+    """(calculator, energy in eV, reused): the cached converged ``.gpw`` when there is one, else a new SCF."""
+    from gpaw import GPAW, KohnShamConvergenceError
+
+    txt = str(txt) if txt is not None else None
+    if cached is not None and cached.is_file():
+        calc = GPAW(str(cached), txt=txt)
+        return calc, calc.get_potential_energy(), True
+    atoms = atoms.copy()
+    calc = GPAW(txt=txt, **params)
+    atoms.calc = calc
+    try:
+        energy = atoms.get_potential_energy()
+    except KohnShamConvergenceError as exc:
+        raise SCFNotConverged(f"GPAW SCF did not converge in {settings['maxiter']} iterations "
+                              f"(energy tol {settings['scf_energy_tol_eV']} eV, density tol "
+                              f"{settings['scf_density_tol']}): {exc}") from exc
+    if cached is not None:
+        with atomic_path(cached) as tmp:
+            calc.write(str(tmp))
+    return calc, energy, False
+
+
+def _vacuum_summary(calc) -> dict[str, Any]:
+    """Vacuum levels and work functions on both sides of the slab, and the planar potential."""
     z_angstrom, v_planar_eV = planar_average_potential(calc)
     vac_bottom, vac_top = vacuum_levels(z_angstrom, v_planar_eV, calc.get_atoms().positions[:, 2])
+    fermi = float(calc.get_fermi_level())
     return {
         "vacuum_level_bottom_eV": vac_bottom,
         "vacuum_level_top_eV": vac_top,
-        "work_function_bottom_eV": vac_bottom - float(calc.get_fermi_level()),
-        "work_function_top_eV": vac_top - float(calc.get_fermi_level()),
+        "work_function_bottom_eV": vac_bottom - fermi,
+        "work_function_top_eV": vac_top - fermi,
         "planar_potential": {"z_angstrom": np.round(z_angstrom, 4).tolist(),
                              "v_eV": np.round(v_planar_eV, 5).tolist()},
+    }
+
+
+def _scf_summary(calc, params: dict[str, Any], energy: float, reused: bool) -> dict[str, Any]:
+    """Energy, Fermi level, moments, k-mesh and iterations of a converged ground state."""
+    spinpol = params["spinpol"]
+    magmoms = calc.get_magnetic_moments() if spinpol else np.zeros(len(calc.get_atoms()))
+    return {
         "energy_eV": float(energy),
         "fermi_level_eV": float(calc.get_fermi_level()),
-        "magmom_total_muB": float(calc.get_magnetic_moment()) if params["spinpol"] else 0.0,
+        "magmom_total_muB": float(calc.get_magnetic_moment()) if spinpol else 0.0,
         "magmoms_muB": [float(m) for m in magmoms],
         "kpts_size": list(params["kpts"]["size"]),
         "scf_iterations": 0 if reused else int(calc.get_number_of_iterations()),
         "reused_converged_gpw": bool(reused),
-        "spin_polarized": bool(params["spinpol"]),
-        "inputs_hash": inputs_hash,
-        "gpaw_parameters": jsonable(params),
+        "spin_polarized": bool(spinpol),
     }
 
 

@@ -40,31 +40,11 @@ def unfold_weights(calc, supercell_matrix: np.ndarray, kpts_primitive: np.ndarra
     atoms = calc.get_atoms()
     M = np.asarray(supercell_matrix, dtype=int)
     subset = np.arange(len(atoms)) if atoms_subset is None else np.asarray(atoms_subset, dtype=int)
-    spos = atoms.get_scaled_positions(wrap=True)
     nao_a = [setup.nao for setup in calc.setups]
     offsets = np.concatenate([[0], np.cumsum(nao_a)])
     translations = primitive_translations(M)
     inv = np.linalg.inv(M)
-    cell_lengths = np.linalg.norm(np.array(atoms.cell), axis=1)
-    # image of every subset atom under every translation, and the wrapping lattice vector
-    images = []
-    for t in translations:
-        shift = t @ inv                                  # supercell fractional coordinates
-        mapping = []
-        for a in subset:
-            target = spos[a] + shift
-            diff = spos[subset] - target[None, :]
-            wrap = np.round(diff)
-            dist = np.linalg.norm((diff - wrap) * cell_lengths, axis=1)
-            j = int(np.argmin(dist))
-            if dist[j] > 1e-2 or atoms.numbers[subset[j]] != atoms.numbers[a]:
-                raise ValueError(f"atom {a} ({atoms[a].symbol}) has no image under the primitive "
-                                 f"translation {t.tolist()}: the unfold_atoms are not periodic in "
-                                 "the primitive cell")
-            b = int(subset[j])
-            R = -wrap[j]                                 # target = spos[b] + R
-            mapping.append((int(a), b, R))
-        images.append((t, mapping))
+    images = _translation_images(atoms, subset, translations, inv)
     ibz = calc.get_ibz_k_points()
     nk = len(ibz)
     out = None
@@ -90,6 +70,30 @@ def unfold_weights(calc, supercell_matrix: np.ndarray, kpts_primitive: np.ndarra
     return out
 
 
+def _translation_images(atoms, subset: np.ndarray, translations: np.ndarray, inv: np.ndarray) -> list:
+    """For every primitive translation T: [(atom a, its image b, lattice vector R with T(a) = b + R)]."""
+    spos = atoms.get_scaled_positions(wrap=True)
+    cell_lengths = np.linalg.norm(np.array(atoms.cell), axis=1)
+    # image of every subset atom under every translation, and the wrapping lattice vector
+    images = []
+    for t in translations:
+        shift = t @ inv                                  # supercell fractional coordinates
+        mapping = []
+        for a in subset:
+            target = spos[a] + shift
+            diff = spos[subset] - target[None, :]
+            wrap = np.round(diff)
+            dist = np.linalg.norm((diff - wrap) * cell_lengths, axis=1)
+            j = int(np.argmin(dist))
+            if dist[j] > 1e-2 or atoms.numbers[subset[j]] != atoms.numbers[a]:
+                raise ValueError(f"atom {a} ({atoms[a].symbol}) has no image under the primitive "
+                                 f"translation {t.tolist()}: the unfold_atoms are not periodic in "
+                                 "the primitive cell")
+            b = int(subset[j])
+            R = -wrap[j]                                 # target = spos[b] + R
+            mapping.append((int(a), b, R))
+        images.append((t, mapping))
+    return images
 
 
 def unfold_setup(manifest_path: str | os.PathLike, variant: str, material: str,

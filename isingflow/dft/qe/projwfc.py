@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from isingflow.dft._text import BadOutputError, floats, head, parse_xml, read_text
+from isingflow.dft._text import BadOutputError, floats, head, parse_xml, read_finished_output
 from isingflow.dft.bandfile import BandStructure
 from isingflow.provenance import hash_file
 
@@ -27,11 +27,7 @@ def read_projwfc_output(path: str | os.PathLike) -> dict[str, Any]:
     ``nk_blocks``.
     """
     path = Path(path)
-    text = read_text(path, "projwfc.x output")
-    if "Program PROJWFC" not in text[:5000]:
-        raise BadOutputError(path, "not a projwfc.x output (no 'Program PROJWFC' banner)")
-    if "JOB DONE" not in text:
-        raise BadOutputError(path, "truncated or unfinished projwfc.x output: no 'JOB DONE.' line")
+    text = read_finished_output(path, "projwfc.x", "Program PROJWFC")
     states = re.findall(r"state #\s*(\d+): atom\s+(\d+)", text)
     if not states:
         raise BadOutputError(path, "no 'state # n: atom m' list")

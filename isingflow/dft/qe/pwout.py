@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from ase.units import Bohr
 
-from isingflow.dft._text import BadOutputError, element_of, floats, normalised, read_text
+from isingflow.dft._text import BadOutputError, element_of, floats, normalised, read_finished_output
 
 _K_LINE = re.compile(r"^\s*k =\s*(.*?)\(\s*\d+ PWs\)\s+bands \(ev\)", re.M)
 _STOP = re.compile(r"occupation numbers|the Fermi energ|highest occupied|SPIN|Writing|total energy|"
@@ -36,11 +36,7 @@ def read_pw_output(path: str | os.PathLike) -> dict[str, Any]:
     ``absolute_magnetization``.
     """
     path = Path(path)
-    text = read_text(path, "pw.x output")
-    if "Program PWSCF" not in text[:5000]:
-        raise BadOutputError(path, "not a pw.x output (no 'Program PWSCF' banner)")
-    if "JOB DONE" not in text:
-        raise BadOutputError(path, "truncated or unfinished pw.x output: no 'JOB DONE.' line")
+    text = read_finished_output(path, "pw.x", "Program PWSCF")
     if "convergence NOT achieved" in text:
         raise BadOutputError(path, "SCF not converged ('convergence NOT achieved')")
     m = re.search(r"Program PWSCF v\.(\S+)", text)

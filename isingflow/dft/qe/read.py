@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from isingflow.dft._text import BadOutputError, find_inputs_record, head, looks_like_path, read_text
+from isingflow.dft._text import BadOutputError, file_or_folder, find_inputs_record, head, looks_like_path, read_text
 from isingflow.dft.bandfile import BandStructure
 from isingflow.dft.kpoints import record_path_labels, special_point_labels
 from isingflow.dft.qe.projwfc import attach_projections
@@ -59,16 +59,14 @@ def read_qe_bands(path: str | os.PathLike) -> BandStructure:
     truncated, foreign or unconverged output, and for files that hold no band energies
     (projwfc.x outputs, ``atomic_proj.xml``, pw.x outputs that did not print eigenvalues).
     """
-    path = Path(path)
-    if path.is_dir():
-        return _read_folder(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file or directory")
+    return file_or_folder(path, _read_file, _read_folder)
+
+
+def _read_file(path: Path) -> BandStructure:
     kind = _sniff(path)
-    if kind == "xml":
-        return _bands_from_xml(path)
-    if kind == "pw":
-        return _bands_from_text(path)
+    readers = {"xml": _bands_from_xml, "pw": _bands_from_text}
+    if kind in readers:
+        return readers[kind](path)
     if kind == "atomic_proj":
         raise BadOutputError(path, "atomic_proj.xml holds projections only: read the pw.x XML "
                                    "(data-file-schema.xml) beside it")

@@ -31,6 +31,7 @@ from isingflow.dft._inputs import (
     wants_dipole_correction,
     write_input_set,
 )
+from isingflow.dft._text import choose
 from isingflow.dft.kpoints import kpoint_mesh, normalise_kpath
 from isingflow.provenance import hash_object, jsonable
 
@@ -109,12 +110,8 @@ def system_namelist(settings: dict, nspecies: int, spin: bool) -> dict[str, Any]
     xc = str(settings.get("xc", "PBE"))
     if xc.upper() != "PBE":
         system["input_dft"] = xc
-    vdw = settings.get("vdw")
-    if vdw:
-        key = str(vdw).lower()
-        if key not in _VDW_QE:
-            raise ValueError(f"settings['vdw']={vdw!r}: QE writer knows {sorted(_VDW_QE)}")
-        system.update(_VDW_QE[key])
+    if settings.get("vdw"):
+        system.update(choose(_VDW_QE, settings["vdw"], "vdw", "QE"))
     return system
 
 

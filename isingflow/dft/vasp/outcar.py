@@ -41,24 +41,39 @@ def read_outcar(path: str | os.PathLike) -> dict[str, Any]:
         raise BadOutputError(path, "truncated or unfinished OUTCAR: no 'General timing and accounting' "
                                    "section at the end")
 
+    d = _outcar_header(text, path)
+    if "EDIFF was not reached" in text[-200000:] and d["icharg"] < 10:
+        raise BadOutputError(path, "electronic SCF not converged ('EDIFF was not reached')")
+    fermis = re.findall(r"E-fermi\s*:\s*(" + r"[-+]?\d+\.\d+" + ")", text)
+    if not fermis:
+        raise BadOutputError(path, "no 'E-fermi' line")
+    kw = _outcar_kpoints(text, d["nkpts"], path)
+    atoms, eig, occ = _outcar_eigenvalues(path, 1 if d["soc"] else d["ispin"], d["nkpts"], d["nbands"])
+    tot = re.findall(r"number of electron\s+[-\d.]+\s+magnetization\s+([-\d.]+)", text)
+    return {
+        "version": first.split()[0].removeprefix("vasp."), **d, "fermi_level": float(fermis[-1]),
+        "kpoints": kw[:, :3], "weights": normalised(kw[:, 3]), "eigenvalues": eig, "occupations": occ,
+        "magmoms": _outcar_magnetization(text, d["nions"], "z" if d["soc"] else "x", path),
+        "total_magnetization": float(tot[-1]) if tot else None, "atoms": atoms,
+    }
+
+
+def _outcar_header(text: str, path: Path) -> dict[str, Any]:
+    """ISPIN, NKPTS, NBANDS, NIONS, ICHARG and the SOC flag from the OUTCAR header."""
     def header_int(pattern: str, what: str) -> int:
         m = re.search(pattern, text)
         if not m:
             raise BadOutputError(path, f"no {what} in the OUTCAR header")
         return int(m.group(1))
 
-    nkpts = header_int(r"NKPTS\s*=\s*(\d+)", "NKPTS")
-    nbands = header_int(r"NBANDS\s*=\s*(\d+)", "NBANDS")
-    nions = header_int(r"NIONS\s*=\s*(\d+)", "NIONS")
-    ispin = header_int(r"ISPIN\s*=\s*(\d+)", "ISPIN")
-    icharg = header_int(r"ICHARG\s*=\s*(\d+)", "ICHARG")
-    soc = bool(re.search(r"LSORBIT\s*=\s*T", text) or re.search(r"LNONCOLLINEAR\s*=\s*T", text))
-    if "EDIFF was not reached" in text[-200000:] and icharg < 10:
-        raise BadOutputError(path, "electronic SCF not converged ('EDIFF was not reached')")
-    fermis = re.findall(r"E-fermi\s*:\s*(" + r"[-+]?\d+\.\d+" + ")", text)
-    if not fermis:
-        raise BadOutputError(path, "no 'E-fermi' line")
+    out = {key.lower(): header_int(rf"{key}\s*=\s*(\d+)", key) for key in ("NKPTS", "NBANDS", "NIONS", "ISPIN")}
+    out["soc"] = bool(re.search(r"LSORBIT\s*=\s*T", text) or re.search(r"LNONCOLLINEAR\s*=\s*T", text))
+    out["icharg"] = header_int(r"ICHARG\s*=\s*(\d+)", "ICHARG")
+    return out
 
+
+def _outcar_kpoints(text: str, nkpts: int, path: Path) -> np.ndarray:
+    """The 'k-points in reciprocal lattice and weights' block: [k, (k1, k2, k3, weight)]."""
     m = re.search(r"k-points in reciprocal lattice and weights:[^\n]*\n", text)
     if not m:
         raise BadOutputError(path, "no 'k-points in reciprocal lattice and weights' block")
@@ -66,37 +81,29 @@ def read_outcar(path: str | os.PathLike) -> dict[str, Any]:
     kw = np.array([floats(line)[:4] for line in klines if len(floats(line)) >= 4])
     if kw.shape != (nkpts, 4):
         raise BadOutputError(path, f"k-point list incomplete: {len(kw)} of {nkpts} lines")
-    weights = kw[:, 3] / kw[:, 3].sum() if kw[:, 3].sum() > 0 else kw[:, 3]
+    return kw
+
+
+def _outcar_eigenvalues(path: Path, nspin: int, nkpts: int, nbands: int):
+    """(ASE Atoms, eigenvalues, occupations [spin, k, band]) of the last ionic step, via ASE's reader."""
+    from ase.io import read
 
     try:
-        from ase.io import read
-
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             atoms = read(path, format="vasp-out", index=-1)
     except Exception as exc:  # noqa: BLE001
         raise BadOutputError(path, f"ASE cannot read the OUTCAR ({type(exc).__name__}: {exc})") from exc
-    calc = atoms.calc
-    kp = getattr(calc, "kpts", None) or []
-    nspin_eig = 1 if soc else ispin
-    if len(kp) != nspin_eig * nkpts or any(len(k.eps_n) != nbands for k in kp):
-        raise BadOutputError(path, f"eigenvalue blocks incomplete: expected {nspin_eig} x {nkpts} k-points "
+    kp = getattr(atoms.calc, "kpts", None) or []
+    if len(kp) != nspin * nkpts or any(len(k.eps_n) != nbands for k in kp):
+        raise BadOutputError(path, f"eigenvalue blocks incomplete: expected {nspin} x {nkpts} k-points "
                                    f"x {nbands} bands, found {len(kp)} blocks")
-    eig = np.zeros((nspin_eig, nkpts, nbands))
+    eig = np.zeros((nspin, nkpts, nbands))
     occ = np.zeros_like(eig)
     for k in kp:
         eig[k.s, k.k] = k.eps_n
         occ[k.s, k.k] = k.f_n
-
-    magmoms = _outcar_magnetization(text, nions, "z" if soc else "x", path)
-    tot = re.findall(r"number of electron\s+[-\d.]+\s+magnetization\s+([-\d.]+)", text)
-    return {
-        "version": first.split()[0].removeprefix("vasp."), "ispin": ispin, "nkpts": nkpts, "nbands": nbands,
-        "nions": nions,
-        "soc": soc, "icharg": icharg, "fermi_level": float(fermis[-1]), "kpoints": kw[:, :3],
-        "weights": weights, "eigenvalues": eig, "occupations": occ, "magmoms": magmoms,
-        "total_magnetization": float(tot[-1]) if tot else None, "atoms": atoms,
-    }
+    return atoms, eig, occ
 
 
 def _outcar_magnetization(text: str, nions: int, axis: str, path: Path) -> np.ndarray | None:

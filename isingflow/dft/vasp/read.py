@@ -1,6 +1,5 @@
 """VASP: any output (vasprun.xml, OUTCAR, EIGENVAL, PROCAR, or a run folder) into a :class:`BandStructure`.
 
--------
 :func:`read_vasp_bands` takes a file or a run folder:
 
 * ``vasprun*.xml`` (pymatgen :class:`~pymatgen.io.vasp.outputs.Vasprun`): eigenvalues,
@@ -29,9 +28,10 @@ Any empty, truncated, unfinished, unconverged or foreign file raises
 :class:`~isingflow.dft._text.BadOutputError` (a ``ValueError``) naming the file and
 what is missing.
 
-Why these readers: vasprun.xml through pymatgen's :class:`~pymatgen.io.vasp.outputs.Vasprun`
-(eigenvalues, occupations, k-points, projections, structure); OUTCAR, EIGENVAL and PROCAR as
-described in :mod:`.outcar` and :mod:`.procar`.
+Why these readers: vasprun.xml through pymatgen's :class:`~pymatgen.io.vasp.outputs.Vasprun`,
+which already parses every quantity needed; pymatgen's ``Outcar`` was not adopted because it keeps
+neither the eigenvalues per k-point nor the k-point weights (ASE's OUTCAR reader and a few
+expressions do, see :mod:`.outcar`); PROCAR: see :mod:`.procar`.
 """
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from isingflow.dft._text import BadOutputError, head, looks_like_path, read_text
+from isingflow.dft._text import BadOutputError, file_or_folder, head, looks_like_path, read_text
 from isingflow.dft.bandfile import BandStructure
 from isingflow.dft.vasp._finish import finish
 from isingflow.dft.vasp.outcar import bands_from_outcar, looks_like_eigenval, moments_from_outcar, read_eigenval
@@ -57,11 +57,10 @@ def read_vasp_bands(path: str | os.PathLike) -> BandStructure:
     or a folder holding such files.  Raises ``ValueError`` (``BadOutputError``) naming the file
     and what is missing for empty, truncated, foreign or unconverged output.
     """
-    path = Path(path)
-    if path.is_dir():
-        return _read_folder(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file or directory")
+    return file_or_folder(path, _read_file, _read_folder)
+
+
+def _read_file(path: Path) -> BandStructure:
     kind = _file_kind(path)
     if kind == "vasprun":
         return _bands_from_vasprun(path)

@@ -22,6 +22,7 @@ from isingflow.dft._inputs import (
     wants_dipole_correction,
     write_input_set,
 )
+from isingflow.dft._text import choose
 from isingflow.dft.kpoints import kpoint_mesh, normalise_kpath
 from isingflow.provenance import hash_object, jsonable
 
@@ -109,12 +110,8 @@ def incar_hubbard(species: list[str], settings: dict) -> dict[str, Any]:
 def incar_vdw(atoms, settings: dict) -> dict[str, Any]:
     """van der Waals correction or functional, and LREAL."""
     incar: dict[str, Any] = {}
-    vdw = settings.get("vdw")
-    if vdw:
-        key = str(vdw).lower()
-        if key not in _VDW_VASP:
-            raise ValueError(f"settings['vdw']={vdw!r}: VASP writer knows {sorted(_VDW_VASP)}")
-        incar.update(_VDW_VASP[key])
+    if settings.get("vdw"):
+        incar.update(choose(_VDW_VASP, settings["vdw"], "vdw", "VASP"))
     incar["LREAL"] = settings.get("lreal", "Auto" if len(atoms) >= 20 else False)
     return incar
 
