@@ -7,6 +7,7 @@ schema check with ``jsonschema`` to report every problem as ``config key 'a.b.c'
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +184,37 @@ def check_semantics(config: dict) -> None:
             if not superconductor_layers_of(config, ensemble_system):
                 raise ConfigError(f"config key 'extract.ensemble.system': {ensemble_system!r} has no layer of "
                                   f"the heterostructure's superconductor")
+
+
+@dataclass(frozen=True)
+class StudySystems:
+    """The systems of ``systems:`` that play each role in the study (one place resolves them).
+
+    ``ensemble`` is ``extract.ensemble.system`` when set, else the heterostructure itself;
+    ``vacancy`` is ``vacancy.system`` (its default comes from ``vacancy.schema.yaml``).
+    """
+
+    monolayer: str
+    heterostructure: str
+    ensemble: str
+    bilayer: str
+    monolayer_superconductor: str
+    monolayer_magnet: str
+    vacancy: str
+
+
+def study_systems(config: dict) -> StudySystems:
+    """The :class:`StudySystems` of a validated ``config`` (see :func:`validate_config`)."""
+    extract = config["extract"]
+    return StudySystems(
+        monolayer=config["dft"]["monolayer"]["system"],
+        heterostructure=extract["heterostructure"],
+        ensemble=extract["ensemble"].get("system") or extract["heterostructure"],
+        bilayer=extract["bilayer"],
+        monolayer_superconductor=extract["monolayer_superconductor"],
+        monolayer_magnet=extract["monolayer_magnet"],
+        vacancy=config["vacancy"]["system"],
+    )
 
 
 def superconductor_layers_of(config: dict, system: str) -> list[int]:

@@ -4,7 +4,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir)))  # isingflow importable without installation
 
-from isingflow.config import ConfigError, profile_settings, superconductor_layers_of, validate_config
+from isingflow import structures as _structures
+from isingflow.config import ConfigError, profile_settings, study_systems, superconductor_layers_of, validate_config
 
 try:
     validate_config(config)
@@ -15,6 +16,27 @@ PROFILE = config["profile"]
 DFT = profile_settings(config, "dft")
 RESULTS = "results"
 LOGS = "results/logs"
+# the system of each role (monolayer, heterostructure, ensemble, bilayer, ..., vacancy): resolved here only
+SYSTEMS = study_systems(config)
+
+# Every system is built here, at DAG-build time (about a second), before any rule is defined: an
+# unknown material, a strain beyond tolerance, overlapping atoms or a structure too large for the
+# profile stops `snakemake` (also `-n`) with a message naming the config key.  The variant names
+# are therefore known from the configuration alone.
+try:
+    _BUILT = {s: _structures.build_system(config, s) for s in _structures.list_systems(config)}
+except ConfigError as _exc:
+    raise WorkflowError(str(_exc))
+STRUCTURE_VARIANTS = {s: list(b) for s, b in _BUILT.items()}
+# variants that are the very same structure as another one (e.g. the ensemble member that equals
+# `base`): later stages reuse that variant's DFT instead of computing it twice
+STRUCTURE_DUPLICATES = {
+    s: {v: p["same_structure_as"] for v, (_atoms, p) in b.items() if p.get("same_structure_as")}
+    for s, b in _BUILT.items()
+}
+# atoms per variant: the DFT rules schedule the largest (longest) jobs first
+STRUCTURE_N_ATOMS = {s: {v: len(atoms) for v, (atoms, _p) in b.items()} for s, b in _BUILT.items()}
+STRUCTURE_OUTPUTS = {s: _structures.output_paths(RESULTS, s, v) for s, v in STRUCTURE_VARIANTS.items()}
 
 # Each stage's .smk appends its final outputs here; `rule all` requests them.
 ALL_TARGETS = []
@@ -37,7 +59,7 @@ def manifest_file(wildcards):
     return f"{RESULTS}/structures/{wildcards.system}/manifest.json"
 
 
-# DFT settings per variant (STRUCTURE_VARIANTS / STRUCTURE_DUPLICATES come from structures.smk)
+# DFT settings per variant
 def ensemble_variants(system):
     """The registry × distance variants of a stack (every variant but ``base``; none for other kinds)."""
     if config["systems"].get(system, {}).get("kind") != "stack":

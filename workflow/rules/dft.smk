@@ -78,7 +78,7 @@ rule convergence_monolayer:
         f"{LOGS}/convergence/{{profile}}.log",
     params:
         config=config,
-        material=lambda wc: config["systems"][config["dft"]["monolayer"]["system"]]["material"],
+        material=lambda wc: config["systems"][SYSTEMS.monolayer]["material"],
         workdir=lambda wc: f"{RESULTS}/convergence/{wc.profile}",
     threads: 1
     script:

@@ -1,6 +1,6 @@
 # Extraction stage: model parameters from the normalised band files.
 
-MONOLAYER = config["dft"]["monolayer"]["system"]
+MONOLAYER = SYSTEMS.monolayer
 
 
 rule monolayer_soc:
@@ -35,10 +35,10 @@ ALL_TARGETS.extend(
 
 # --- heterostructure: λex, moments, alignment, spin filter, t⊥(k), ⟨λex⟩ ----------------------
 EXTRACT = config["extract"]
-HET = EXTRACT["heterostructure"]
-# ⟨λex⟩ comes from the registry × distance variants of ENSEMBLE_SYSTEM: the heterostructure itself
+HET = SYSTEMS.heterostructure
+# ⟨λex⟩ comes from the shift × distance variants of ENSEMBLE_SYSTEM: the heterostructure itself
 # or (extract.ensemble.system) a cheaper system with the same interface, e.g. NbSe2/CrBr3
-ENSEMBLE_SYSTEM = EXTRACT["ensemble"].get("system", HET)
+ENSEMBLE_SYSTEM = SYSTEMS.ensemble
 
 
 rule extract_ensemble:
@@ -86,12 +86,12 @@ rule extract_heterostructure:
         het_mesh=f"{RESULTS}/dft/{HET}/base/mesh.npz",
         het_unfolded=f"{RESULTS}/dft/{HET}/base/bands_unfolded.npz",
         ensemble=f"{RESULTS}/parameters/ensemble/{ENSEMBLE_SYSTEM}.json",
-        bilayer_unfolded=f"{RESULTS}/dft/{EXTRACT['bilayer']}/base/bands_unfolded.npz",
-        sc_gs=f"{RESULTS}/dft/{EXTRACT['monolayer_superconductor']}/base/gs.json",
-        sc_soc=f"{RESULTS}/dft/{EXTRACT['monolayer_superconductor']}/base/bands_soc.npz",
-        sc_nosoc=f"{RESULTS}/dft/{EXTRACT['monolayer_superconductor']}/base/bands_nosoc.npz",
-        mag_gs=f"{RESULTS}/dft/{EXTRACT['monolayer_magnet']}/base/gs.json",
-        mag_bands=f"{RESULTS}/dft/{EXTRACT['monolayer_magnet']}/base/bands_nosoc.npz",
+        bilayer_unfolded=f"{RESULTS}/dft/{SYSTEMS.bilayer}/base/bands_unfolded.npz",
+        sc_gs=f"{RESULTS}/dft/{SYSTEMS.monolayer_superconductor}/base/gs.json",
+        sc_soc=f"{RESULTS}/dft/{SYSTEMS.monolayer_superconductor}/base/bands_soc.npz",
+        sc_nosoc=f"{RESULTS}/dft/{SYSTEMS.monolayer_superconductor}/base/bands_nosoc.npz",
+        mag_gs=f"{RESULTS}/dft/{SYSTEMS.monolayer_magnet}/base/gs.json",
+        mag_bands=f"{RESULTS}/dft/{SYSTEMS.monolayer_magnet}/base/bands_nosoc.npz",
     output:
         params=f"{RESULTS}/parameters/{HET}.json",
         fig1b=report(f"{RESULTS}/figures/fig1b.png", caption="../report/fig1b.rst", category="DFT"),
@@ -105,7 +105,7 @@ rule extract_heterostructure:
     params:
         extract=EXTRACT,
         het=HET,
-        bilayer=EXTRACT["bilayer"],
+        bilayer=SYSTEMS.bilayer,
         profile=PROFILE,
     script:
         "../../scripts/extract_heterostructure.py"

@@ -161,8 +161,8 @@ if MODEL_CFG.get("from_dft", {}).get("enabled", False):
     rule model_dft_handoff:
         """dI/dV of the DFT heterostructure: B = its ⟨λex⟩-equivalent field (Tc0 units)."""
         input:
-            het=f"{RESULTS}/parameters/{config['extract']['heterostructure']}.json",
-            monolayer=f"{RESULTS}/parameters/{config['dft']['monolayer']['system']}.json",
+            het=f"{RESULTS}/parameters/{SYSTEMS.heterostructure}.json",
+            monolayer=f"{RESULTS}/parameters/{SYSTEMS.monolayer}.json",
         output:
             csv=f"{MODEL}/dft_handoff_dIdV.csv",
             json=f"{MODEL}/dft_handoff.json",

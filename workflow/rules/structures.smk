@@ -1,31 +1,9 @@
 # Structures stage: material library (structures/*.yaml) -> monolayers, commensurate stacks,
 # stacking-shift × distance ensembles and vacancy supercells; one job per system of `systems:`.
 #
-# Every system is built once here, at DAG-build time (about a second): an unknown material, a
-# strain beyond tolerance, overlapping atoms or a structure too large for the profile stops
-# `snakemake` (also `-n`) with a message naming the config key, before any job runs.  The variant
-# names are therefore known from the configuration alone: STRUCTURE_VARIANTS[system] (or
-# isingflow.structures.list_variants) lists them; later stages fan out over
+# The systems are planned and built in common.smk (STRUCTURE_VARIANTS, STRUCTURE_OUTPUTS); this file
+# writes them, one local job per system.  Later stages fan out over
 #   results/structures/<system>/<variant>.extxyz
-from isingflow import structures as _structures
-
-try:
-    _built = {s: _structures.build_system(config, s) for s in _structures.list_systems(config)}
-except ConfigError as _exc:
-    raise WorkflowError(str(_exc))
-STRUCTURE_VARIANTS = {s: list(b) for s, b in _built.items()}
-# variants that are the very same structure as another one (e.g. the ensemble member that equals
-# `base`): later stages reuse that variant's DFT instead of computing it twice
-STRUCTURE_DUPLICATES = {
-    s: {v: p["same_structure_as"] for v, (_atoms, p) in b.items() if p.get("same_structure_as")}
-    for s, b in _built.items()
-}
-
-# atoms per variant: the DFT rules schedule the largest (longest) jobs first
-STRUCTURE_N_ATOMS = {s: {v: len(atoms) for v, (atoms, _p) in b.items()} for s, b in _built.items()}
-
-STRUCTURE_OUTPUTS = {s: _structures.output_paths(RESULTS, s, v) for s, v in STRUCTURE_VARIANTS.items()}
-
 _structure_rules = []
 for _system, _out in STRUCTURE_OUTPUTS.items():
     _structure_rules.append(_structures.rule_name(_system, _structure_rules))

@@ -5,10 +5,8 @@
 #   results/figures/fig3a.png                 Fig. 3a: spin density in the Nb plane
 #   results/figures/vacancy_radial.png        radial profile and cumulative moments
 
-from isingflow.extract.vacancy import vacancy_system
-
 VACANCY_CFG = config["vacancy"]  # every default filled in by validate_config (vacancy.schema.yaml)
-VACANCY_SYS = vacancy_system(config)
+VACANCY_SYS = SYSTEMS.vacancy
 
 
 rule vacancy_spin_density:
