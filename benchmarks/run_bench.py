@@ -32,7 +32,8 @@ def main() -> None:
         sys.exit(f"--keep {work}: folder exists and is not empty")
     subprocess.run(["git", "clone", "-q", str(REPO), str(work)], check=True)
     (work / ".venv").symlink_to(REPO / ".venv")
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=work, capture_output=True, text=True).stdout.strip()
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=work, capture_output=True,
+                          text=True).stdout.strip()
     cmd = [str(REPO / ".venv" / "bin" / "snakemake"), "--cores", str(args.cores), "--config", f"profile={args.profile}"]
     print(f"commit {head}, profile {args.profile}, {args.cores} cores, {os.cpu_count()} CPUs on this machine")
     print("running:", " ".join(cmd), "in", work, flush=True)

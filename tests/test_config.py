@@ -61,7 +61,8 @@ BROKEN = [
     ("systems.NbSe2-1L.kind", "nanotube", "systems.NbSe2-1L"),
     ("extract.bilayer", "NbSe2-2L", "extract.bilayer"),
     ("profiles.quick.dft.system_overrides", {"NbSe-VSe": {"smearing_eV": 0.1}}, "profiles.quick.dft.system_overrides"),
-    ("profiles.quick.dft.system_overrides", {"NbSe2-VSe": {"basis": "szp"}}, "profiles.quick.dft.system_overrides.NbSe2-VSe"),
+    ("profiles.quick.dft.system_overrides", {"NbSe2-VSe": {"basis": "szp"}},
+     "profiles.quick.dft.system_overrides.NbSe2-VSe"),
     ("extract.ensemble.system", "NbSe2-1L", "extract.ensemble.system"),
     ("extract.ensemble.system", "NbSe2-CrBr3-NbSe3", "extract.ensemble.system"),
 ]
