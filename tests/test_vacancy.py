@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import yaml
 
-from isingflow.config import section_settings, validate_config
+from isingflow.config import section_settings, study_systems, validate_config
 from isingflow.extract import PhysicsGateError
 from isingflow.extract import radial as R
 from isingflow.extract import vacancy as V
@@ -175,7 +175,7 @@ def test_schema_defaults_fill_the_config_and_drive_the_analysis():
                 assert section["figure"][fk] == fspec["default"], fk
         else:
             assert section[key] == spec["default"], key
-    assert V.vacancy_system(cfg) == schema["system"]["default"] == "NbSe2-VSe"
+    assert study_systems(cfg).vacancy == schema["system"]["default"] == "NbSe2-VSe"
     partial = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     partial["vacancy"] = {"bin_width_angstrom": 0.3, "figure": {"tiles": 1}}
     s = validate_config(partial)["vacancy"]

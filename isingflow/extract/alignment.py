@@ -9,7 +9,7 @@ from typing import TypedDict
 
 import numpy as np
 
-from isingflow.dft.bandfile import BandStructure
+from isingflow.dft import BandStructure
 from isingflow.extract.bands import lowest_state_above_ef
 from isingflow.extract.units import HBAR2_OVER_2ME_EV_ANGSTROM2
 

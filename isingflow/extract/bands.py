@@ -15,7 +15,7 @@ from typing import TypedDict
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from isingflow.dft.bandfile import BandStructure
+from isingflow.dft import BandStructure
 from isingflow.extract.errors import PhysicsGateError
 
 

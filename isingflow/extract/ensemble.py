@@ -11,7 +11,7 @@ from typing import Any, Iterable, TypedDict
 
 import numpy as np
 
-from isingflow.dft.bandfile import BandStructure
+from isingflow.dft import BandStructure
 from isingflow.extract.bands import exchange_splitting
 from isingflow.extract.errors import PhysicsGateError
 from isingflow.provenance import atomic_path

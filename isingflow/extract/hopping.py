@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from isingflow.dft.bandfile import BandStructure
+from isingflow.dft import BandStructure
 from isingflow.extract.bands import segment_indices
 from isingflow.extract.errors import PhysicsGateError
 

@@ -272,15 +272,6 @@ def analyse_spin_density(sd: SpinDensity, vacancy_xyz, plane_z: float, settings:
     return VacancyAnalysis(parameters=params, maps=maps)
 
 
-def vacancy_system(config: dict) -> str:
-    """The vacancy system whose ground state the vacancy stage analyses (``vacancy.system``).
-
-    The one place that resolves it: ``config`` is validated (:func:`isingflow.config.validate_config`
-    fills the schema's default when the section or the key is absent).
-    """
-    return config["vacancy"]["system"]
-
-
 def load_manifest(path: str | os.PathLike) -> dict:
     return json.loads(Path(path).read_text())
 

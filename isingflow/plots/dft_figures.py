@@ -6,7 +6,7 @@ import os
 import matplotlib.pyplot as plt
 import numpy as np
 
-from isingflow.dft.bandfile import BandStructure
+from isingflow.dft import BandStructure
 from isingflow.plots.bands import decorate_band_axes
 from isingflow.provenance import atomic_path
 
