@@ -45,6 +45,7 @@ ALL_TARGETS = []
 def all_targets():
     return list(ALL_TARGETS)
 
+
 # One software environment for every rule (`snakemake --sdm conda`); relative to workflow/rules/.
 CONDA_ENV = "../envs/isingflow.yaml"
 

@@ -16,22 +16,22 @@ rule dft_ground_state:
         gpw=f"{RESULTS}/dft/{{system}}/{{variant}}/gs.gpw",
         summary=f"{RESULTS}/dft/{{system}}/{{variant}}/gs.json",
         mesh=f"{RESULTS}/dft/{{system}}/{{variant}}/mesh.npz",
-    conda:
-        CONDA_ENV
     log:
         log=f"{LOGS}/dft/{{system}}/{{variant}}/gs.log",
         gpaw=f"{LOGS}/dft/{{system}}/{{variant}}/gs.gpaw.txt",
+    priority: cost_priority
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        runtime=lambda wc, attempt: 120 * attempt,
+        mem_mb=lambda wc, attempt: 4000 * attempt,
     params:
         dft=lambda wc: dft_settings(wc.system, wc.variant),
         xc=config["dft"]["xc"],
         hubbard_u_eV=config["dft"].get("hubbard_u_eV", {}),
         dipole_correction=dipole_correction,
         cache_dir=lambda wc: f"{RESULTS}/dft/{wc.system}/{wc.variant}/.scf-cache",
-    threads: 1
-    priority: cost_priority
-    resources:
-        runtime=lambda wc, attempt: 120 * attempt,
-        mem_mb=lambda wc, attempt: 4000 * attempt,
     script:
         "../../scripts/dft_ground_state.py"
 
@@ -45,22 +45,22 @@ rule dft_bands:
         manifest=manifest_file,
     output:
         bands=f"{RESULTS}/dft/{{system}}/{{variant}}/bands_{{kind}}.npz",
-    wildcard_constraints:
-        kind="soc|nosoc|unfolded",
-    conda:
-        CONDA_ENV
     log:
         log=f"{LOGS}/dft/{{system}}/{{variant}}/bands_{{kind}}.log",
         gpaw=f"{LOGS}/dft/{{system}}/{{variant}}/bands_{{kind}}.gpaw.txt",
+    wildcard_constraints:
+        kind="soc|nosoc|unfolded",
+    priority: cost_priority
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        runtime=lambda wc, attempt: 60 * attempt,
+        mem_mb=lambda wc, attempt: 4000 * attempt,
     params:
         path=config["dft"]["band_path"],
         npoints=lambda wc: DFT["stack_band_path_points" if wc.kind == "unfolded" else "band_path_points"],
         unfold_material=config["dft"]["unfold_material"],
-    threads: 1
-    priority: cost_priority
-    resources:
-        runtime=lambda wc, attempt: 60 * attempt,
-        mem_mb=lambda wc, attempt: 4000 * attempt,
     script:
         "../../scripts/dft_bands.py"
 
@@ -72,15 +72,15 @@ rule convergence_monolayer:
     """The monolayer chain at one fidelity profile (whatever profile is active), timed."""
     output:
         f"{RESULTS}/convergence/{{profile}}.json",
-    conda:
-        CONDA_ENV
     log:
         f"{LOGS}/convergence/{{profile}}.log",
+    conda:
+        CONDA_ENV
+    threads: 1
     params:
         config=config,
         material=lambda wc: config["systems"][SYSTEMS.monolayer]["material"],
         workdir=lambda wc: f"{RESULTS}/convergence/{wc.profile}",
-    threads: 1
     script:
         "../../scripts/convergence_monolayer.py"
 
@@ -91,10 +91,10 @@ rule convergence:
         [f"{RESULTS}/convergence/{p}.json" for p in CONVERGENCE_PROFILES],
     output:
         f"{RESULTS}/convergence/profiles.md",
-    conda:
-        CONDA_ENV
     log:
         f"{LOGS}/convergence/table.log",
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/convergence_table.py"
 
@@ -105,12 +105,12 @@ rule hpc_inputs_one:
         structure=structure_file,
     output:
         folder=directory(f"{RESULTS}/hpc/{{code}}/{{system}}/{{variant}}/inputs"),
+    log:
+        f"{LOGS}/hpc/{{code}}/{{system}}/{{variant}}.log",
     wildcard_constraints:
         code="vasp|qe",
     conda:
         CONDA_ENV
-    log:
-        f"{LOGS}/hpc/{{code}}/{{system}}/{{variant}}.log",
     params:
         dft=lambda wc: dft_settings(wc.system, wc.variant),
         xc=config["dft"]["xc"],

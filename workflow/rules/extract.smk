@@ -15,10 +15,10 @@ rule monolayer_soc:
             caption="../report/monolayer_bands.rst",
             category="DFT",
         ),
-    conda:
-        CONDA_ENV
     log:
         f"{LOGS}/extract/{MONOLAYER}_soc.log",
+    conda:
+        CONDA_ENV
     params:
         profile=PROFILE,
         system=MONOLAYER,
@@ -45,15 +45,19 @@ rule extract_ensemble:
     """λex of each registry × distance variant of a stack; ⟨λex⟩ with its standard error and fit."""
     input:
         manifest=manifest_file,
-        mesh=lambda wc: [f"{RESULTS}/dft/{wc.system}/{dft_variant(wc.system, v)}/mesh.npz" for v in ensemble_members(wc.system)],
-        gs=lambda wc: [f"{RESULTS}/dft/{wc.system}/{dft_variant(wc.system, v)}/gs.json" for v in ensemble_members(wc.system)],
+        mesh=lambda wc: [
+            f"{RESULTS}/dft/{wc.system}/{dft_variant(wc.system, v)}/mesh.npz" for v in ensemble_members(wc.system)
+        ],
+        gs=lambda wc: [
+            f"{RESULTS}/dft/{wc.system}/{dft_variant(wc.system, v)}/gs.json" for v in ensemble_members(wc.system)
+        ],
     output:
         json=f"{RESULTS}/parameters/ensemble/{{system}}.json",
         csv=f"{RESULTS}/parameters/ensemble/{{system}}.csv",
-    conda:
-        CONDA_ENV
     log:
         f"{LOGS}/extract/ensemble_{{system}}.log",
+    conda:
+        CONDA_ENV
     params:
         variants=lambda wc: ensemble_members(wc.system),
         superconductor_layers=lambda wc: superconductor_layers_of(config, wc.system),
@@ -71,10 +75,10 @@ rule ensemble_systems:
         [f"{RESULTS}/parameters/ensemble/{s}.json" for s in dict.fromkeys([HET, ENSEMBLE_SYSTEM])],
     output:
         f"{RESULTS}/convergence/ensemble_systems.md",
-    conda:
-        CONDA_ENV
     log:
         f"{LOGS}/convergence/ensemble_systems.log",
+    conda:
+        CONDA_ENV
     script:
         "../../scripts/ensemble_systems_table.py"
 
@@ -98,10 +102,10 @@ rule extract_heterostructure:
         fig1c=report(f"{RESULTS}/figures/fig1c.png", caption="../report/fig1c.rst", category="DFT"),
         fig1d=report(f"{RESULTS}/figures/fig1d.png", caption="../report/fig1d.rst", category="DFT"),
         hotspots=report(f"{RESULTS}/figures/hotspots.png", caption="../report/hotspots.rst", category="DFT"),
-    conda:
-        CONDA_ENV
     log:
         f"{LOGS}/extract/{HET}.log",
+    conda:
+        CONDA_ENV
     params:
         extract=EXTRACT,
         het=HET,

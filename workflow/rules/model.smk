@@ -28,17 +28,17 @@ rule model_fig2:
         dIdV=f"{MODEL}/fig2_dIdV.csv",
         peaks=f"{MODEL}/fig2c_peaks.csv",
         order_parameter=f"{MODEL}/fig2_order_parameter.csv",
-    conda:
-        CONDA_ENV
     log:
         f"{LOGS}/model/fig2.log",
-    params:
-        fig2=MODEL_CFG["fig2"],
-        numerics=MODEL_CFG["numerics"],
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         runtime=10,
         mem_mb=2000,
+    params:
+        fig2=MODEL_CFG["fig2"],
+        numerics=MODEL_CFG["numerics"],
     script:
         "../../scripts/model_fig2.py"
 
@@ -47,17 +47,17 @@ rule model_fig3b:
     """In-plane critical field B_c(φ_B) for defect moments along x, y, z (Fig. 3b)."""
     output:
         bc=f"{MODEL}/fig3b_Bc.csv",
-    conda:
-        CONDA_ENV
     log:
         f"{LOGS}/model/fig3b.log",
-    params:
-        fig3b=MODEL_CFG["fig3b"],
-        numerics=MODEL_CFG["numerics"],
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         runtime=10,
         mem_mb=1000,
+    params:
+        fig3b=MODEL_CFG["fig3b"],
+        numerics=MODEL_CFG["numerics"],
     script:
         "../../scripts/model_fig3b.py"
 
@@ -70,17 +70,17 @@ rule model_table1:
     output:
         csv=f"{MODEL}/table1_scaling.csv",
         md=report(f"{MODEL_FIGS}/table1.md", caption="../report/model_table1.rst", category="Model"),
-    conda:
-        CONDA_ENV
     log:
         f"{LOGS}/model/table1.log",
-    params:
-        fig2=MODEL_CFG["fig2"],
-        table1=MODEL_CFG["table1"],
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         runtime=5,
         mem_mb=500,
+    params:
+        fig2=MODEL_CFG["fig2"],
+        table1=MODEL_CFG["table1"],
     script:
         "../../scripts/model_table1.py"
 
@@ -89,16 +89,16 @@ rule model_hysteresis:
     """Defect-moment flop temperature versus anisotropy energy (docs/model.md#hysteresis-estimate)."""
     output:
         csv=f"{MODEL}/hysteresis.csv",
-    conda:
-        CONDA_ENV
     log:
         f"{LOGS}/model/hysteresis.log",
-    params:
-        hysteresis=MODEL_CFG["hysteresis"],
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         runtime=5,
         mem_mb=500,
+    params:
+        hysteresis=MODEL_CFG["hysteresis"],
     script:
         "../../scripts/model_hysteresis.py"
 
@@ -113,16 +113,16 @@ rule model_plot_fig2:
         a=report(f"{MODEL_FIGS}/fig2a.png", caption="../report/model_fig2.rst", category="Model"),
         b=report(f"{MODEL_FIGS}/fig2b.png", caption="../report/model_fig2.rst", category="Model"),
         c=report(f"{MODEL_FIGS}/fig2c.png", caption="../report/model_fig2c.rst", category="Model"),
-    conda:
-        CONDA_ENV
     log:
         f"{LOGS}/model/plot_fig2.log",
-    params:
-        fig2=MODEL_CFG["fig2"],
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         runtime=5,
         mem_mb=1000,
+    params:
+        fig2=MODEL_CFG["fig2"],
     script:
         "../../scripts/model_plot_fig2.py"
 
@@ -133,16 +133,16 @@ rule model_plot_fig3b:
         bc=f"{MODEL}/fig3b_Bc.csv",
     output:
         png=report(f"{MODEL_FIGS}/fig3b.png", caption="../report/model_fig3b.rst", category="Model"),
-    conda:
-        CONDA_ENV
     log:
         f"{LOGS}/model/plot_fig3b.log",
-    params:
-        fig3b=MODEL_CFG["fig3b"],
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         runtime=5,
         mem_mb=500,
+    params:
+        fig3b=MODEL_CFG["fig3b"],
     script:
         "../../scripts/model_plot_fig3b.py"
 
@@ -171,10 +171,10 @@ if MODEL_CFG.get("from_dft", {}).get("enabled", False):
                 caption="../report/model_dft_handoff.rst",
                 category="Model",
             ),
-        conda:
-            CONDA_ENV
         log:
             f"{LOGS}/model/dft_handoff.log",
+        conda:
+            CONDA_ENV
         params:
             cfg=MODEL_CFG["from_dft"],
             numerics=MODEL_CFG["numerics"],

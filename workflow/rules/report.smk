@@ -13,10 +13,10 @@ rule summary:
         paper_values=os.path.join(workflow.basedir, "workflow", "paper_values.yaml"),
     output:
         f"{RESULTS}/summary.md",
-    conda:
-        CONDA_ENV
     log:
         f"{LOGS}/report/summary.log",
+    conda:
+        CONDA_ENV
     params:
         profile=PROFILE,
     script:

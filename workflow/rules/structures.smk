@@ -11,7 +11,6 @@ for _system, _out in STRUCTURE_OUTPUTS.items():
     rule:
         name:
             _structure_rules[-1]
-        localrule: True
         input:
             materials=[str(p) for p in _structures.material_library_files()],
         output:
@@ -24,18 +23,19 @@ for _system, _out in STRUCTURE_OUTPUTS.items():
                 category="Structures",
                 subcategory=_system,
             ),
-        conda:
-            CONDA_ENV
         log:
             f"{LOGS}/structures/{_system}.log",
-        params:
-            system=_system,
-            config=_structures.system_config(config, _system),
-        threads: 1
         priority: 1000  # seconds each; built first so the DFT jobs can start largest-first
+        localrule: True
+        conda:
+            CONDA_ENV
+        threads: 1
         resources:
             runtime=10,
             mem_mb=2000,
+        params:
+            system=_system,
+            config=_structures.system_config(config, _system),
         script:
             "../../scripts/structures_build.py"
 

@@ -20,21 +20,19 @@ rule vacancy_spin_density:
         params=f"{RESULTS}/parameters/{VACANCY_SYS}.json",
         maps=f"{RESULTS}/vacancy/{VACANCY_SYS}/maps.npz",
         fig3a=report(f"{RESULTS}/figures/fig3a.png", caption="../report/vacancy_fig3a.rst", category="DFT"),
-        radial=report(
-            f"{RESULTS}/figures/vacancy_radial.png", caption="../report/vacancy_radial.rst", category="DFT"
-        ),
-    conda:
-        CONDA_ENV
+        radial=report(f"{RESULTS}/figures/vacancy_radial.png", caption="../report/vacancy_radial.rst", category="DFT"),
     log:
         f"{LOGS}/vacancy/{VACANCY_SYS}.log",
-    params:
-        vacancy=VACANCY_CFG,
-        system=VACANCY_SYS,
-        profile=PROFILE,
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         runtime=lambda wc, attempt: 20 * attempt,
         mem_mb=lambda wc, attempt: 4000 * attempt,
+    params:
+        vacancy=VACANCY_CFG,
+        system=VACANCY_SYS,
+        profile=PROFILE,
     script:
         "../../scripts/vacancy_spin_density.py"
 
