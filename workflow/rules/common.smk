@@ -19,7 +19,7 @@ LOGS = "results/logs"
 # the system of each role (monolayer, heterostructure, ensemble, bilayer, ..., vacancy): resolved here only
 SYSTEMS = study_systems(config)
 
-# Every system is built here, at DAG-build time (about a second), before any rule is defined: an
+# Every system is built here, at DAG-build time (about a second), before the rules of the stages; an
 # unknown material, a strain beyond tolerance, overlapping atoms or a structure too large for the
 # profile stops `snakemake` (also `-n`) with a message naming the config key.  The variant names
 # are therefore known from the configuration alone.
