@@ -1,8 +1,9 @@
-"""Rule entry point: λex of every lateral shift × distance variant of one stack and ⟨λex⟩ with its error
-(:func:`isingflow.extract.stacking_ensemble`).
+"""Rule entry point: λex of every lateral shift × distance variant of one stack and the stacking average
+⟨λex⟩ over the configured shift grids (:func:`isingflow.extract.stacking_ensemble`).
 
-Writes results/parameters/ensemble/<system>.json (the average, the registry averages and standard
-errors per distance, the exponential fit, each variant's λex and SCF wall time) and a CSV table.
+Writes results/parameters/ensemble/<system>.json (⟨λex⟩ on the finest grid, the average per grid and
+distance, the change between the two finest grids, the exponential fit, each variant's λex, weights
+and SCF wall time) and a CSV table.
 """
 import json
 from pathlib import Path
@@ -19,7 +20,9 @@ manifest = json.loads(Path(smk.input.manifest).read_text())
 variants = [(name, read_bands(mesh), json.loads(Path(gs).read_text()))
             for name, mesh, gs in zip(smk.params.variants, smk.input.mesh, smk.input.gs)]
 ens = stacking_ensemble(variants, manifest, smk.params.superconductor_layers, smk.params.lambda_ex,
-                        smk.params.d_eval_angstrom, system=smk.wildcards.system, profile=smk.params.profile)
-ens["provenance"] = provenance(inputs=list(smk.input), settings={"lambda_ex": smk.params.lambda_ex})
+                        smk.params.d_eval_angstrom, system=smk.wildcards.system, profile=smk.params.profile,
+                        stacking_grids=smk.params.stacking_grids)
+ens["provenance"] = provenance(inputs=list(smk.input), settings={"lambda_ex": smk.params.lambda_ex,
+                                                                 "stacking_grids": smk.params.stacking_grids})
 write_variants_csv(smk.output.csv, ens["variants"])
 write_json(smk.output.json, ens)

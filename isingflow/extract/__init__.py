@@ -37,8 +37,8 @@ from isingflow.extract.ensemble import (
     ensemble_systems_report,
     ensemble_table_markdown,
     fit_exponential_decay,
+    grid_averages,
     stacking_ensemble,
-    weighted_mean_sem,
 )
 from isingflow.extract.errors import PhysicsGateError
 from isingflow.extract.heterostructure import (
@@ -54,8 +54,8 @@ __all__ = [
     "ExchangeSplitting", "HeterostructureInputs", "HeterostructureResult", "IsingSplitting", "PhysicsGateError",
     "band_alignment", "band_edges", "compare_ensembles", "ensemble_average", "ensemble_systems_report",
     "ensemble_table_markdown", "equivalent_field", "exchange_splitting", "fermi_crossing_bands", "fermi_crossings",
-    "field_from_exchange", "fit_exponential_decay", "heterostructure_parameters", "hot_spots",
+    "field_from_exchange", "fit_exponential_decay", "grid_averages", "heterostructure_parameters", "hot_spots",
     "hotspot_correlation", "interlayer_hopping", "ising_splitting", "layer_moments", "lowest_state_above_ef",
     "monolayer_soc", "monolayer_soc_parameters", "segment_indices", "spin_filter", "stacking_ensemble",
-    "tesla_to_tc_units", "weighted_mean_sem", "wkb_transmission",
+    "tesla_to_tc_units", "wkb_transmission",
 ]

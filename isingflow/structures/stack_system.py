@@ -3,7 +3,9 @@
 The ensemble of a stack (``systems.<name>.ensemble``) moves ``shifted_layers`` laterally against
 the others over the symmetry-distinct stacking shifts (:mod:`isingflow.structures.stacking`) at
 one or more interlayer distances; each pair is a variant ``reg-<p1>-<p2>_d-<d>`` ("reg": the
-lateral shift in shift-cell fractions, d in Å).
+lateral shift in shift-cell fractions, d in Å).  The shifts are the symmetry-distinct points of
+the uniform ``shift_grid`` × ``shift_grid`` grid over the shift cell (with their weights in the
+average over that grid and over every coarser grid that divides it, e.g. 3 × 3 inside 6 × 6).
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from isingflow.structures.plan import (
     system_spec,
     vacuum_angstrom,
 )
-from isingflow.structures.stacking import same_shift, stacking_shifts
+from isingflow.structures.stacking import interface_lateral_distances, same_shift, stacking_shifts
 
 
 def _fmt(x: float, digits: int) -> str:
@@ -233,10 +235,19 @@ def _base_shift(config: Mapping, plan: SystemPlan) -> tuple[list[int], np.ndarra
     return shifted, np.array(frac) @ rs.shift_cell_angstrom
 
 
-def _shift_record(shifted: list[int], member) -> dict:
-    """The manifest's ``registry`` entry (the lateral stacking shift) of an ensemble variant."""
+def _shift_record(shifted: list[int], member, atoms) -> dict:
+    """The manifest's ``registry`` entry (the lateral stacking shift) of an ensemble variant.
+
+    ``grid_weights``: n → weight of this shift in the average over the n × n grid (JSON keys);
+    ``interface_lateral_distances_angstrom``: per interface of the shifted layers, the smallest
+    lateral distance between the facing atomic planes, and its minimum over the interfaces.
+    """
+    lateral = interface_lateral_distances(atoms, shifted)
     return {"shifted_layers": shifted, "frac": list(member.frac), "shift_angstrom": list(member.shift_angstrom),
             "multiplicity": member.multiplicity, "weight": member.weight, "high_symmetry": member.high_symmetry,
+            "grid_weights": {str(n): w for n, w in member.grid_weights.items()},
+            "interface_lateral_distances_angstrom": lateral,
+            "min_lateral_distance_angstrom": min(lateral.values()) if lateral else None,
             "orbit": [list(o) for o in member.orbit]}
 
 
@@ -247,7 +258,7 @@ def _ensemble_variant(config: Mapping, plan: SystemPlan, variant: VariantPlan):
     atoms, meta = checked_stack(config, plan, variant.distances_angstrom, _ensemble_key(ens), shifted,
                                 np.array(member.shift_angstrom), variant=variant.name, metadata=True)
     params = {"distances_angstrom": variant.distances_angstrom, "distance_angstrom": variant.distance_angstrom,
-              "registry": _shift_record(shifted, member)}
+              "registry": _shift_record(shifted, member, atoms)}
     base_frac = [float(x) for x in plan.spec["base_shift"]]
     if same_shift(member.orbit, base_frac) and np.allclose(variant.distances_angstrom, plan.distances_angstrom):
         params["same_structure_as"] = BASE

@@ -30,13 +30,19 @@ class StackingShift:
     multiplicity
         Number of sampled shifts equivalent to this one.
     weight
-        ``multiplicity`` / number of sampled shifts (the weight in a stacking average).
+        The weight in the stacking average: ``grid_weights[grid]`` (points of the sampled
+        n × n grid in the orbit / n²; zero for a high-symmetry shift off the grid); without a
+        grid, ``multiplicity`` / number of sampled shifts.
     orbit
         The equivalent sampled shifts (shift-cell fractions).
     shift_angstrom
         Cartesian (x, y) shift (Å).
     high_symmetry
         Whether the orbit contains a high-symmetry shift.
+    grid_weights
+        n → (points of the uniform n × n grid in this orbit) / n², for every n that divides the
+        sampled grid: the weights of the stacking average over the n × n grid (they sum to one
+        over the shifts of the set, for every n).
     """
 
     frac: tuple[float, float]
@@ -45,6 +51,7 @@ class StackingShift:
     orbit: list[tuple[float, float]]
     shift_angstrom: tuple[float, float]
     high_symmetry: bool = False
+    grid_weights: dict[int, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -247,17 +254,70 @@ def stacking_shifts(atoms, shifted_layers: Sequence[int], grid: int = 6, high_sy
     orbits: dict[tuple[int, int], list[tuple[int, int]]] = {}
     for s in sorted(sampled):
         orbits.setdefault(find(s), []).append(s)
+    grid_w = _grid_weights(find, big, grid)
     shifts = []
-    for members in orbits.values():
+    for root, members in orbits.items():
         frac = (min(members)[0] / big, min(members)[1] / big)
         shift = (np.array(frac) @ basis) @ cell2
-        shifts.append(StackingShift(frac=frac, multiplicity=len(members), weight=len(members) / len(sampled),
+        gw = {n: w.get(root, 0.0) for n, w in grid_w.items()}
+        shifts.append(StackingShift(frac=frac, multiplicity=len(members),
+                                    weight=gw[grid] if grid else len(members) / len(sampled),
                                     orbit=[(m[0] / big, m[1] / big) for m in members],
                                     shift_angstrom=(float(shift[0]), float(shift[1])),
-                                    high_symmetry=any(m in hs_idx for m in members)))
+                                    high_symmetry=any(m in hs_idx for m in members), grid_weights=gw))
     shifts.sort(key=lambda r: r.frac)
     return ShiftSet(shift_cell_angstrom=shift_cell, shifts=shifts, n_sampled=len(sampled), n_operations=len(ops),
                     grid=grid, high_symmetry=high_symmetry, shifted_layers=list(shifted_layers))
+
+
+def _grid_weights(find, big: int, grid: int) -> dict[int, dict[tuple[int, int], float]]:
+    """n → {orbit root: points of the n × n grid in that orbit / n²} for every divisor n of ``grid``.
+
+    The n × n grid is the set (i/n, j/n) of shift-cell fractions; for n dividing ``grid`` it is a
+    subset of the sampled grid, so one set of variants gives the average over every such grid.
+    """
+    out: dict[int, dict[tuple[int, int], float]] = {}
+    for n in (k for k in range(1, grid + 1) if grid % k == 0):
+        step = big // n
+        w: dict[tuple[int, int], float] = {}
+        for i in range(n):
+            for j in range(n):
+                root = find((i * step, j * step))
+                w[root] = w.get(root, 0.0) + 1.0 / n ** 2
+        out[n] = w
+    return out
+
+
+def _lateral_min(a_xy: np.ndarray, b_xy: np.ndarray, cell2: np.ndarray) -> float:
+    """Smallest in-plane distance between points ``a_xy`` and ``b_xy`` over the periodic images (Å)."""
+    images = np.array([i * cell2[0] + j * cell2[1] for i in (-1, 0, 1) for j in (-1, 0, 1)])
+    frac = np.linalg.solve(cell2.T, (a_xy[:, None, :] - b_xy[None, :, :]).reshape(-1, 2).T).T
+    frac -= np.round(frac)
+    diff = (frac @ cell2)[:, None, :] + images[None, :, :]
+    return float(np.linalg.norm(diff, axis=-1).min())
+
+
+def interface_lateral_distances(atoms, shifted_layers: Sequence[int], plane_tol_angstrom: float = 0.3
+                                ) -> dict[str, float]:
+    """Per interface of a shifted layer with a fixed neighbour: the smallest lateral distance (Å) between
+    the facing atomic planes (e.g. the lower Br plane of CrBr3 and the upper Se plane of NbSe2).
+
+    The facing plane of a layer is its atoms within ``plane_tol_angstrom`` of its extreme height on the
+    side of the neighbour; the distance is the in-plane one, over the periodic images.  Keys:
+    ``"<lower layer>-<upper layer>"``.  Zero means an atom sits atop an atom of the other layer.
+    """
+    layer = np.asarray(atoms.arrays["layer"])
+    z = atoms.positions[:, 2]
+    order = sorted(set(layer.tolist()), key=lambda i: z[layer == i].mean())
+    cell2 = np.array(atoms.cell)[:2, :2]
+    out = {}
+    for lo, hi in zip(order[:-1], order[1:]):
+        if (lo in shifted_layers) == (hi in shifted_layers):
+            continue
+        top = (layer == lo) & (z >= z[layer == lo].max() - plane_tol_angstrom)
+        bottom = (layer == hi) & (z <= z[layer == hi].min() + plane_tol_angstrom)
+        out[f"{lo}-{hi}"] = round(_lateral_min(atoms.positions[top, :2], atoms.positions[bottom, :2], cell2), 6)
+    return out
 
 
 def apply_shift(atoms, shifted_layers: Sequence[int], shift_angstrom: Sequence[float]):

@@ -42,7 +42,7 @@ ENSEMBLE_SYSTEM = SYSTEMS.ensemble
 
 
 rule extract_ensemble:
-    """λex of each registry × distance variant of a stack; ⟨λex⟩ with its standard error and fit."""
+    """λex of each lateral shift × distance variant of a stack; ⟨λex⟩ over the shift grids and the λex(d) fit."""
     input:
         manifest=manifest_file,
         mesh=lambda wc: [
@@ -63,6 +63,7 @@ rule extract_ensemble:
         superconductor_layers=lambda wc: superconductor_layers_of(config, wc.system),
         lambda_ex=EXTRACT["lambda_ex"],
         d_eval_angstrom=EXTRACT["ensemble"]["d_eval_angstrom"],
+        stacking_grids=EXTRACT["ensemble"]["stacking_grids"],
         profile=PROFILE,
     script:
         "../../scripts/extract_ensemble.py"
