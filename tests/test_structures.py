@@ -221,9 +221,12 @@ def test_registry_equivalence_matches_pymatgen(trilayer0):
 def test_ensemble_variants_of_the_profiles():
     names = {p: S.list_variants(_config(p), "NbSe2-CrBr3-NbSe2") for p in ("smoke", "quick", "paper")}
     assert names["smoke"] == ["base", "reg-0.000-0.000_d-6.88", "reg-0.333-0.667_d-6.88", "reg-0.667-0.333_d-6.88"]
-    # quick: the three three-fold registries (no extra grid) at two distances
-    assert len(names["quick"]) == 1 + 3 * 2
+    # quick: the 3×3 grid (4 symmetry-distinct shifts of the trilayer, the three-fold ones among them,
+    # no duplicates) at two distances; paper: the 6×6 grid (10 shifts) at four
+    assert len(names["quick"]) == 1 + 4 * 2
+    assert {"reg-0.000-0.000_d-6.88", "reg-0.333-0.667_d-6.88", "reg-0.667-0.333_d-6.88"} <= set(names["quick"])
     assert len(names["paper"]) == 1 + 10 * 4
+    assert set(names["quick"]) <= set(names["paper"])   # the 3×3 shifts keep their names on the 6×6 grid
     assert {n.split("_d-")[1] for n in names["paper"][1:]} == {"6.28", "6.48", "6.68", "6.88"}
     for n in names["paper"]:
         assert re.fullmatch(r"[A-Za-z0-9_.-]+", n)
