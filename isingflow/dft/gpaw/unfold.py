@@ -1,4 +1,11 @@
-"""GPAW: band unfolding onto a primitive zone (LCAO) and its set-up from a stacking manifest."""
+"""GPAW: band unfolding onto a primitive zone and its set-up from a stacking manifest.
+
+Two routes to the same spectral weight W_n(k_p) (docs/extraction.md, "Unfolded bands"):
+LCAO mode projects ψ_n onto the orbitals of the atoms that are periodic in the primitive cell
+(:func:`lcao_unfold_weights`); plane-wave mode keeps the part of the pseudo wave function in the
+height range of those atoms and sums its plane-wave weight over the wave vectors that belong to
+k_p (:func:`grid_unfold_weights`, Popescu–Zunger).  :func:`unfold_weights` picks the route.
+"""
 from __future__ import annotations
 
 import os
@@ -27,6 +34,16 @@ def primitive_translations(supercell_matrix: np.ndarray) -> np.ndarray:
 
 def unfold_weights(calc, supercell_matrix: np.ndarray, kpts_primitive: np.ndarray,
                    atoms_subset: list[int] | None, nspins: int) -> np.ndarray:
+    """Spectral weight of each supercell state at its primitive k (``[spin, k, band]``): LCAO orbitals
+    in LCAO mode (:func:`lcao_unfold_weights`), plane waves of the pseudo wave function otherwise
+    (:func:`grid_unfold_weights`)."""
+    if hasattr(next(iter(calc.dft.ibzwfs)), "C_nM"):
+        return lcao_unfold_weights(calc, supercell_matrix, kpts_primitive, atoms_subset, nspins)
+    return grid_unfold_weights(calc, supercell_matrix, kpts_primitive, atoms_subset, nspins)
+
+
+def lcao_unfold_weights(calc, supercell_matrix: np.ndarray, kpts_primitive: np.ndarray,
+                        atoms_subset: list[int] | None, nspins: int) -> np.ndarray:
     """Spectral weight of each supercell state at its primitive k (LCAO; ``[spin, k, band]``).
 
     W_n(k_p) = (1/N) Σ_T e^{i k_p·T} ⟨ψ_n|T̂|ψ_n⟩ over the N primitive translations T of the
@@ -67,6 +84,59 @@ def unfold_weights(calc, supercell_matrix: np.ndarray, kpts_primitive: np.ndarra
         if out is None:
             out = np.zeros((nspins, nk, C.shape[0]))
         out[wfs.spin, wfs.k] = (w / len(translations)).real
+    return out
+
+
+def subset_height_mask(atoms, atoms_subset: list[int] | None, shape: tuple[int, int, int]) -> np.ndarray:
+    """1 on the grid planes (along the third cell vector) nearest to an atom of ``atoms_subset``, else 0.
+
+    The planes are assigned to the atom closest in height (periodically only for a periodic third
+    direction; a slab's vacuum goes to its outermost atoms), so
+    for layered stacks the mask is the union of slabs of the subset's layers bounded half-way to the
+    neighbouring layers.  All ones without a subset.
+    """
+    if atoms_subset is None or len(atoms_subset) == len(atoms):
+        return np.ones(shape[2])
+    periodic = bool(atoms.pbc[2])
+    heights = atoms.get_scaled_positions(wrap=periodic)[:, 2]
+    planes = np.arange(shape[2]) / shape[2]
+    dist = planes[:, None] - heights[None, :]
+    dist = np.abs((dist + 0.5) % 1.0 - 0.5) if periodic else np.abs(dist)
+    nearest = np.argmin(dist, axis=1)
+    return np.isin(nearest, np.asarray(atoms_subset)).astype(float)
+
+
+def _belongs_to(kpt_s: np.ndarray, k_primitive: np.ndarray, shape, supercell_matrix: np.ndarray) -> np.ndarray:
+    """Boolean FFT grid: whether plane wave k_s + m (supercell reciprocal coordinates) is k_p + a primitive G."""
+    m = np.stack(np.meshgrid(*[np.fft.fftfreq(n, 1.0 / n) for n in shape], indexing="ij"), axis=-1)
+    q_p = (kpt_s + m) @ np.linalg.inv(np.asarray(supercell_matrix, float)).T - k_primitive
+    return np.all(np.abs(q_p - np.round(q_p)) < 1e-6, axis=-1)
+
+
+def grid_unfold_weights(calc, supercell_matrix: np.ndarray, kpts_primitive: np.ndarray,
+                        atoms_subset: list[int] | None, nspins: int, chunk: int = 16) -> np.ndarray:
+    """Spectral weight of each supercell state at its primitive k from its pseudo wave function.
+
+    W_n(k_p) = Σ_{G: k_s+G = k_p+g} |c_n(k_s+G)|² / Σ_G |c_n(k_s+G)|², with c the Fourier
+    coefficients of the periodic part of the pseudo wave function on the real-space grid after
+    :func:`subset_height_mask` (the height range of ``atoms_subset``) and g the primitive reciprocal
+    vectors (Popescu–Zunger).  The normalisation is the pseudo norm of the unmasked state; PAW
+    corrections inside the spheres are not included.  Works in PW and LCAO mode.
+    """
+    atoms = calc.get_atoms()
+    ibz = np.asarray(calc.get_ibz_k_points())
+    nbands = calc.get_number_of_bands()
+    out = np.zeros((nspins, len(ibz), nbands))
+    for s in range(nspins):
+        for k, kpt_s in enumerate(ibz):
+            for n1 in range(0, nbands, chunk):
+                n2 = min(n1 + chunk, nbands)
+                u = np.asarray(calc.dft.wave_functions(n1=n1, n2=n2, kpt=k, spin=s, periodic=True).data)
+                mask = subset_height_mask(atoms, atoms_subset, u.shape[1:])
+                total = np.sum(np.abs(u) ** 2, axis=(1, 2, 3))
+                c2 = np.abs(np.fft.fftn(u * mask[None, None, None, :], axes=(1, 2, 3))) ** 2 / np.prod(u.shape[1:])
+                sel = _belongs_to(kpt_s, kpts_primitive[k], u.shape[1:], supercell_matrix)
+                out[s, k, n1:n2] = c2[:, sel].sum(axis=1) / np.maximum(total, 1e-300)
     return out
 
 
