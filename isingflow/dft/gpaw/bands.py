@@ -31,9 +31,10 @@ def run_band_structure(gpw_path: str | os.PathLike, path: str, npoints: int,
     the path is drawn in the *primitive* zone (e.g. the 1×1 NbSe2 zone of a 2×2 NbSe2/CrBr3
     cell), each primitive k is folded into the supercell zone for the calculation, and every
     state gets the spectral weight of the primitive k-point it was computed for
-    (``unfold_weights``, LCAO mode, collinear bands).  ``unfold_atoms`` are the atoms of the
-    sublattice that is periodic in the primitive cell (e.g. the NbSe2 atoms); the other atoms
-    are projected out, so a weight near 1 means "a NbSe2 state of this primitive k".  The Fermi
+    (``unfold_weights``, collinear bands; LCAO: on the orbitals of ``unfold_atoms``, PW: the
+    plane-wave weight of the pseudo wave function in their height range).  ``unfold_atoms`` are
+    the atoms of the sublattice that is periodic in the primitive cell (e.g. the NbSe2 atoms); the
+    other atoms are projected out, so a weight near 1 means "a NbSe2 state of this primitive k".  The Fermi
     level is that of the self-consistent k-mesh (with SOC applied on that mesh when ``soc`` is true), not of the path.
     """
     from gpaw import GPAW

@@ -1,6 +1,6 @@
 """GPAW: band unfolding onto a primitive zone and its set-up from a stacking manifest.
 
-Two routes to the same spectral weight W_n(k_p) (docs/extraction.md, "Unfolded bands"):
+Two routes to the same spectral weight W_n(k_p) (docs/unfolding.md):
 LCAO mode projects ψ_n onto the orbitals of the atoms that are periodic in the primitive cell
 (:func:`lcao_unfold_weights`); plane-wave mode keeps the part of the pseudo wave function in the
 height range of those atoms and sums its plane-wave weight over the wave vectors that belong to
