@@ -51,55 +51,54 @@ def test_fit_exponential_decay_exact_and_gate():
         ex.fit_exponential_decay(d, lam[::-1], 6.88)
 
 
-def test_weighted_mean_sem_against_textbook_values():
-    mean, sem = ex.weighted_mean_sem([1.0, 2.0, 3.0])
-    assert mean == pytest.approx(2.0)
-    assert sem == pytest.approx(np.std([1.0, 2.0, 3.0], ddof=1) / np.sqrt(3))
-    mean, sem = ex.weighted_mean_sem([1.0, 3.0], [3.0, 1.0])
-    assert mean == pytest.approx(1.5)
-    assert np.isnan(ex.weighted_mean_sem([4.0])[1])
+def _grid_rows(d, values):
+    """Rows of a 3×3-grid ensemble whose three shifts carry the grid weights 1/9, 3/9, 5/9."""
+    weights = (1 / 9, 3 / 9, 5 / 9)
+    return [{"d_angstrom": d, "weight": w, "grid_weights": {"1": float(i == 0), "3": w}, "lambda_ex_meV": v}
+            for i, (w, v) in enumerate(zip(weights, values))]
 
 
-def test_ensemble_average_uses_registries_at_d_eval_and_fits_all_points():
+def test_ensemble_average_uses_the_finest_grid_at_d_eval_and_fits_all_points():
     rows = []
     for d in (6.28, 6.88):
-        for reg, factor in ((0, 0.8), (1, 1.0), (2, 1.2)):
-            rows.append({"d_angstrom": d, "weight": 1.0, "lambda_ex_meV": factor * 70.0 * np.exp(-(d - 6.28) / 0.35)})
-    ens = ex.ensemble_average(rows, 6.88)
+        rows += _grid_rows(d, [f * 70.0 * np.exp(-(d - 6.28) / 0.35) for f in (0.8, 1.0, 1.2)])
+    ens = ex.ensemble_average(rows, 6.88, stacking_grids=[1, 3])
     at = 70.0 * np.exp(-0.6 / 0.35)
-    assert ens["lambda_ex_avg_meV"] == pytest.approx(at)
-    assert ens["lambda_ex_avg_err_meV"] == pytest.approx(at * 0.2 / np.sqrt(3))
-    assert "registry average" in ens["method"]
+    mean3 = at * (0.8 / 9 + 3.0 / 9 + 6.0 / 9)
+    assert ens["lambda_ex_avg_meV"] == pytest.approx(mean3)
+    assert ens["lambda_ex_grid_change_meV"] == pytest.approx(mean3 - 0.8 * at)   # 3×3 minus the t = 0 "grid"
+    assert "3×3" in ens["method"]
     # the registry scatter enters the fit: a non-zero uncertainty on ℓ, ℓ itself exact-ish
     assert ens["fit"]["decay_length_angstrom"] == pytest.approx(0.35, rel=0.02)
     assert ens["fit"]["decay_length_err_angstrom"] > 0
     # d_eval beyond the computed distances: the fit's value
-    far = ex.ensemble_average(rows, 7.5)
+    far = ex.ensemble_average(rows, 7.5, stacking_grids=[1, 3])
     assert far["lambda_ex_avg_meV"] == pytest.approx(far["fit"]["value_meV"])
     assert "fit" in far["method"]
 
 
 def _ensemble(values_by_d, wall_time_s, system):
-    rows = [{"d_angstrom": d, "weight": 1.0, "lambda_ex_meV": v} for d, vals in values_by_d.items() for v in vals]
-    ens = ex.ensemble_average(rows, 6.88)
+    rows = [r for d, vals in values_by_d.items() for r in _grid_rows(d, vals)]
+    ens = ex.ensemble_average(rows, 6.88, stacking_grids=[1, 3])
     ens.update({"system": system, "dft_wall_time_s": wall_time_s})
     return ens
 
 
-def test_compare_ensembles_against_the_reference_error():
+def test_compare_ensembles_against_the_reference_grid_change():
     trilayer = _ensemble({6.28: [60.0, 70.0, 80.0], 6.88: [9.0, 12.0, 15.0]}, 3000.0, "tri")
-    assert trilayer["lambda_ex_avg_err_meV"] == pytest.approx(np.sqrt(3.0))  # std 3 / √3
-    close = _ensemble({6.28: [61.0, 71.0, 79.0], 6.88: [10.0, 12.5, 15.5]}, 1000.0, "bi")
-    far = _ensemble({6.28: [61.0, 71.0, 79.0], 6.88: [12.0, 14.5, 17.5]}, 1000.0, "bi2")
+    assert trilayer["lambda_ex_avg_meV"] == pytest.approx(1.0 + 4.0 + 75.0 / 9)
+    assert trilayer["lambda_ex_grid_change_meV"] == pytest.approx(1.0 + 4.0 + 75.0 / 9 - 9.0)
+    close = _ensemble({6.28: [61.0, 71.0, 79.0], 6.88: [9.5, 12.5, 15.5]}, 1000.0, "bi")
+    far = _ensemble({6.28: [61.0, 71.0, 79.0], 6.88: [15.0, 18.0, 21.0]}, 1000.0, "bi2")
     c = ex.compare_ensembles(trilayer, close)
-    assert c["difference_meV"] == pytest.approx(2.0 / 3.0)
-    assert c["within_uncertainty"] and c["cost_ratio"] == pytest.approx(3.0)
-    assert not ex.compare_ensembles(trilayer, far)["within_uncertainty"]
+    assert c["difference_meV"] == pytest.approx(0.5)
+    assert c["within_grid_change"] and c["cost_ratio"] == pytest.approx(3.0)
+    assert not ex.compare_ensembles(trilayer, far)["within_grid_change"]
     table = ex.ensemble_table_markdown([trilayer, close, far])
     lines = table.splitlines()
     assert len(lines) == 5 and "reference" in lines[2]
-    assert "+0.67 (within ±1.73)" in lines[3] and "not within" in lines[4]
-    assert "12.00 ± 1.73" in lines[2]
+    assert "+0.50 (within |Δgrid| = 4.33)" in lines[3] and "beyond" in lines[4]
+    assert "13.33" in lines[2]
 
 
 @pytest.mark.parametrize("phi_down,n,ratio,pol", [

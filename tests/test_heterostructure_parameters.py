@@ -34,7 +34,7 @@ KEYS = [
     "barrier_up_eV", "barrier_down_eV", "barrier_in_heterostructure_up_eV", "barrier_in_heterostructure_down_eV",
     "spin_polarization", "spin_filter_vacuum_aligned", "spin_filter_heterostructure", "t_perp_Gamma_meV",
     "t_perp_K_meV", "t_perp_M_meV", "bilayer_t_perp_Gamma_meV", "bilayer_t_perp_K_meV", "t_perp_curves",
-    "hotspot_correlation_tperp2_vs_abs_delta_soc", "ensemble", "lambda_ex_avg_meV", "lambda_ex_avg_err_meV",
+    "hotspot_correlation_tperp2_vs_abs_delta_soc", "ensemble", "lambda_ex_avg_meV", "lambda_ex_grid_change_meV",
     "B_equiv_T", "B_equiv_parallel_to_magnet", "B_equiv_half_convention_T", "B_equiv_full_convention_T",
     "B_equiv_convention", "B_equiv_Tc_units", "Tc_K",
 ]
@@ -126,7 +126,7 @@ def _magnet():
 
 
 def _ensemble(avg_meV=-0.04):
-    return {"lambda_ex_avg_meV": avg_meV, "lambda_ex_avg_err_meV": 0.01, "system": "bilayer",
+    return {"lambda_ex_avg_meV": avg_meV, "lambda_ex_grid_change_meV": 0.01, "system": "bilayer",
             "method": "registry average", "provenance": {"created_utc": "now"}}
 
 

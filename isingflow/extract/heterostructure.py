@@ -108,7 +108,7 @@ class HeterostructureParameters(EquivalentField, total=False):
     hotspot_correlation_tperp2_vs_abs_delta_soc: float
     ensemble: dict
     lambda_ex_avg_meV: float
-    lambda_ex_avg_err_meV: float | None
+    lambda_ex_grid_change_meV: float | None   # ⟨λex⟩ change between the two finest shift grids
 
 
 @dataclass
@@ -199,8 +199,8 @@ def heterostructure_parameters(inputs: HeterostructureInputs, settings: dict[str
               for name, b in ((system, inputs.het_unfolded), (bilayer, inputs.bilayer_unfolded))}
     spots = hot_spots(curves[system]["G-K"], ising_splitting(inputs.sc_soc, inputs.sc_nosoc, "G", "K").splitting_meV)
     ens = {k: v for k, v in inputs.ensemble.items() if k != "provenance"}
-    log.info("⟨λex⟩ = %.3f ± %.3f meV from %s (%s)", ens["lambda_ex_avg_meV"], ens["lambda_ex_avg_err_meV"],
-             ens["system"], ens["method"])
+    log.info("⟨λex⟩ = %.3f meV (grid change %s) from %s (%s)", ens["lambda_ex_avg_meV"],
+             ens.get("lambda_ex_grid_change_meV"), ens["system"], ens["method"])
     params = HeterostructureParameters(
         system=system, profile=profile, code=inputs.het_mesh.code,
         lambda_ex_meV=lam_mesh.average_meV, lambda_ex_path_average_meV=lam_path.average_meV,
@@ -217,7 +217,8 @@ def heterostructure_parameters(inputs: HeterostructureInputs, settings: dict[str
         spin_filter_vacuum_aligned=filt_vac, spin_filter_heterostructure=filt_het,
         **_t_perp_record(curves, system, bilayer),
         hotspot_correlation_tperp2_vs_abs_delta_soc=spots.correlation,
-        ensemble=ens, lambda_ex_avg_meV=ens["lambda_ex_avg_meV"], lambda_ex_avg_err_meV=ens["lambda_ex_avg_err_meV"],
+        ensemble=ens, lambda_ex_avg_meV=ens["lambda_ex_avg_meV"],
+        lambda_ex_grid_change_meV=ens.get("lambda_ex_grid_change_meV"),
         **equivalent_field(ens["lambda_ex_avg_meV"], settings["field"]["convention"], settings["field"]["Tc_K"]))
     return HeterostructureResult(parameters=params, alignment=align, t_perp=curves, hot_spots=spots,
                                  unfolded=inputs.het_unfolded, superconductor_layers=sc_layers, lambda_ex=lam_mesh)
