@@ -75,6 +75,12 @@ def write_json(path: str | os.PathLike, data: Any) -> None:
     atomic_write_text(path, text + "\n")
 
 
+def read_json(path: str | os.PathLike) -> Any:
+    """Read a JSON file (null stays None)."""
+    with open(path) as fh:
+        return json.load(fh)
+
+
 def _finite(obj: Any) -> Any:
     import math
 

@@ -82,6 +82,7 @@ def dft_settings(system, variant):
     """The DFT settings of one variant: the profile's, then its ``system_overrides`` for this system,
     then ``ensemble_overrides`` for the registry × distance variants of a stack (docs/ensemble.md)."""
     settings = {k: v for k, v in DFT.items() if k not in _OVERRIDE_KEYS}
+    settings["seed_moments_muB"] = config["dft"].get("seed_moments_muB", {})
     settings.update(SYSTEM_OVERRIDES.get(system, {}))
     if variant in ensemble_variants(system):
         settings.update(ENSEMBLE_OVERRIDES)

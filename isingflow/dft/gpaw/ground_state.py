@@ -12,6 +12,8 @@ Settings keys (units in the names; see ``workflow/schemas/profile.schema.yaml``)
 from __future__ import annotations
 
 import os
+import warnings
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +21,18 @@ import numpy as np
 from ase import Atoms
 
 from isingflow.dft.bandfile import BandStructure
+from isingflow.dft.gpaw.magnetic import (
+    MagneticMomentCriterion,
+    MomentHistory,
+    check_moments_converged,
+    moment_history,
+    seed_moments,
+    seeded_atoms,
+    watched_sites,
+)
 from isingflow.dft.gpaw.read import collinear_projections, gpaw_version
 from isingflow.dft.kpoints import kpoint_mesh
-from isingflow.provenance import atomic_path, hash_object, jsonable, provenance
+from isingflow.provenance import atomic_path, hash_object, jsonable, provenance, read_json, write_json
 
 
 class SCFNotConverged(RuntimeError):
@@ -49,7 +60,9 @@ def gpaw_parameters(atoms: Atoms, settings: dict[str, Any], xc: str = "PBE",
         "kpts": {"size": tuple(kpoint_mesh(atoms, settings["kpt_density_per_inv_angstrom"])),
                  "gamma": True},
         "occupations": FermiDirac(settings["smearing_eV"]),
-        "convergence": {"energy": settings["scf_energy_tol_eV"],
+        # GPAW's energy criterion is per valence electron unless relative=False: ours is in eV
+        "convergence": {"energy": {"name": "energy", "tol": settings["scf_energy_tol_eV"], "n_old": 3,
+                                   "relative": False},
                         "density": settings["scf_density_tol"]},
         "maxiter": settings["maxiter"],
         "h": settings["grid_spacing_angstrom"],
@@ -63,17 +76,25 @@ def gpaw_parameters(atoms: Atoms, settings: dict[str, Any], xc: str = "PBE",
         params.pop("h")
     else:
         raise ValueError(f"settings['mode']: unknown GPAW mode {mode!r} (lcao or pw)")
-    if params["spinpol"] and settings.get("mixer_beta"):
-        # magnetic metallic slabs: a gentler density mixing (with the magnetisation mixed as
-        # part of the total density, MixerSum) avoids the moment wandering between iterations
-        from gpaw import MixerSum
-
-        params["mixer"] = MixerSum(beta=settings["mixer_beta"], nmaxold=5, weight=50.0)
+    if params["spinpol"]:
+        params["mixer"] = magnetic_mixer(settings)
     if hubbard_u_eV:
         params["setups"] = {el: f":d,{u}" for el, u in hubbard_u_eV.items()}
     if dipole_correction and not all(atoms.pbc):
         params["poissonsolver"] = {"dipolelayer": "xy"}
     return params
+
+
+def magnetic_mixer(settings: dict[str, Any]) -> dict[str, Any]:
+    """GPAW mixer of a spin-polarised run: Pulay mixing of the total density and the magnetisation.
+
+    GPAW ≥ 25 (the "new" code this project builds) always mixes a collinear density as total +
+    magnetisation (``gpaw.mixer.base.BaseMixer.mix``); the old ``MixerSum``/``MixerDif`` names
+    only set a ``method`` that it drops.  What makes the induced moment converge is therefore the
+    moment criterion and the seeds (:mod:`isingflow.dft.gpaw.magnetic`, docs/dft.md), not the
+    mixer's name; ``mixer_beta`` sets the Pulay step.
+    """
+    return {"backend": "pulay", "beta": settings.get("mixer_beta") or 0.05, "nmaxold": 5, "weight": 50.0}
 
 
 def run_ground_state(atoms: Atoms, settings: dict[str, Any], gpw_path: str | os.PathLike,
@@ -98,27 +119,90 @@ def run_ground_state(atoms: Atoms, settings: dict[str, Any], gpw_path: str | os.
     moments (µB), k-mesh, the number of SCF iterations and the inputs' hash.
     """
     gpw_path = Path(gpw_path)
-    params = gpaw_parameters(atoms, settings, xc=xc, hubbard_u_eV=hubbard_u_eV,
-                             dipole_correction=dipole_correction)
-    inputs_hash = hash_object({"atoms": _atoms_fingerprint(atoms), "params": jsonable(params)})
-    cached = Path(cache_dir) / f"gs-{inputs_hash[:20]}.gpw" if cache_dir is not None else None
-    calc, energy, reused = _converged_calculator(atoms, params, settings, cached, txt)
+    seeds = settings.get("seed_moments_muB") or {}
+    signs = (+1, -1) if seeded_atoms(atoms, seeds) and settings.get("seed_both_signs", True) else (+1,)
+    best: _Solution | None = None
+    solutions = []
+    for sign in signs:
+        txt_s = txt if sign == signs[0] or txt in (None, "-") else f"{txt}.seed-minus"
+        sol = _solve(seed_moments(atoms, seeds, sign) if seeds else atoms, sign, settings, cache_dir, txt_s,
+                     xc=xc, hubbard_u_eV=hubbard_u_eV, dipole_correction=dipole_correction)
+        solutions.append(sol.record())
+        if best is None or sol.energy_eV < best.energy_eV:
+            best = sol
+    calc = best.calc
     if mesh_bands_path is not None:
         from isingflow.dft.bandfile import write_bands
 
-        write_bands(mesh_bands_path, _mesh_bands(calc, atom_layers, inputs_hash, reused))
-    if cached is not None:
-        _link_or_copy(cached, gpw_path)
+        write_bands(mesh_bands_path, _mesh_bands(calc, atom_layers, best.inputs_hash, best.reused))
+    if best.cached is not None:
+        _link_or_copy(best.cached, gpw_path)
     else:
         with atomic_path(gpw_path) as tmp:
             calc.write(str(tmp))
-    return {**_vacuum_summary(calc), **_scf_summary(calc, params, energy, reused), "inputs_hash": inputs_hash,
-            "gpaw_parameters": jsonable(params)}
+    magnetic = {"seed_solutions": solutions, "seed_sign_kept": best.sign,
+                "moment_history": asdict(best.history) if best.history is not None else None}
+    return {**_vacuum_summary(calc), **_scf_summary(calc, best.params, best.energy_eV, best.reused),
+            **magnetic, "inputs_hash": best.inputs_hash, "gpaw_parameters": jsonable(best.params)}
+
+
+@dataclass
+class _Solution:
+    """One converged SCF (one sign of the seeds): the calculator and what ``gs.json`` records of it."""
+
+    calc: Any
+    energy_eV: float
+    reused: bool
+    sign: int
+    params: dict[str, Any]
+    inputs_hash: str
+    cached: Path | None
+    history: MomentHistory | None
+
+    def record(self) -> dict[str, Any]:
+        magmoms = self.calc.get_magnetic_moments() if self.params["spinpol"] else []
+        return {"seed_sign": self.sign, "energy_eV": float(self.energy_eV), "inputs_hash": self.inputs_hash[:16],
+                "magmom_total_muB": float(self.calc.get_magnetic_moment()) if self.params["spinpol"] else 0.0,
+                "magmoms_muB": [round(float(m), 6) for m in magmoms], "reused_converged_gpw": self.reused}
+
+
+def _solve(atoms: Atoms, sign: int, settings: dict[str, Any], cache_dir, txt, **physics) -> _Solution:
+    """A converged SCF of ``atoms`` (already seeded): new, or the cached one of the same inputs."""
+    params = gpaw_parameters(atoms, settings, **physics)
+    tol = settings.get("scf_magmom_tol_muB")
+    key = {"atoms": _atoms_fingerprint(atoms), "params": jsonable(params)}
+    if params["spinpol"] and tol:
+        key["magmom_tol_muB"] = float(tol)
+    inputs_hash = hash_object(key)
+    cached = Path(cache_dir) / f"gs-{inputs_hash[:20]}.gpw" if cache_dir is not None else None
+    criterion = MagneticMomentCriterion(tol) if params["spinpol"] and tol else None
+    calc, energy, reused = _converged_calculator(atoms, params, settings, cached, txt, criterion)
+    history = _moment_history(calc, atoms, settings, criterion, cached, reused)
+    return _Solution(calc, energy, reused, sign, params, inputs_hash, cached, history)
+
+
+def _moment_history(calc, atoms: Atoms, settings, criterion, cached: Path | None, reused: bool):
+    """The moment history of a fresh SCF (kept beside the cached ``.gpw``), or the cached one; gated."""
+    sidecar = cached.with_suffix(".moments.json") if cached is not None else None
+    if reused:
+        return MomentHistory(**read_json(sidecar)) if sidecar is not None and sidecar.is_file() else None
+    if criterion is None:
+        return None
+    watch = watched_sites(atoms.get_chemical_symbols(), calc.get_magnetic_moments(),
+                          seeded_atoms(atoms, settings.get("seed_moments_muB")))
+    history = moment_history(criterion, atoms.get_chemical_symbols(), watch)
+    check_moments_converged(history)
+    if sidecar is not None:
+        write_json(sidecar, asdict(history))
+    return history
 
 
 def _converged_calculator(atoms: Atoms, params: dict[str, Any], settings: dict[str, Any], cached: Path | None,
-                          txt) -> tuple[Any, float, bool]:
-    """(calculator, energy in eV, reused): the cached converged ``.gpw`` when there is one, else a new SCF."""
+                          txt, criterion=None) -> tuple[Any, float, bool]:
+    """(calculator, energy in eV, reused): the cached converged ``.gpw`` when there is one, else a new SCF.
+
+    ``criterion`` (a :class:`MagneticMomentCriterion`) is added to GPAW's convergence criteria.
+    """
     from gpaw import GPAW, KohnShamConvergenceError
 
     txt = str(txt) if txt is not None else None
@@ -126,14 +210,20 @@ def _converged_calculator(atoms: Atoms, params: dict[str, Any], settings: dict[s
         calc = GPAW(str(cached), txt=txt)
         return calc, calc.get_potential_energy(), True
     atoms = atoms.copy()
-    calc = GPAW(txt=txt, **params)
-    atoms.calc = calc
-    try:
-        energy = atoms.get_potential_energy()
-    except KohnShamConvergenceError as exc:
-        raise SCFNotConverged(f"GPAW SCF did not converge in {settings['maxiter']} iterations "
-                              f"(energy tol {settings['scf_energy_tol_eV']} eV, density tol "
-                              f"{settings['scf_density_tol']}): {exc}") from exc
+    gpaw_kwargs = dict(params)
+    if criterion is not None:
+        gpaw_kwargs["convergence"] = {**params["convergence"], "custom": [criterion]}
+    with warnings.catch_warnings():  # GPAW warns that a custom criterion is not stored in .gpw files
+        warnings.filterwarnings("ignore", message="Custom convergence criterion")
+        calc = GPAW(txt=txt, **gpaw_kwargs)
+        atoms.calc = calc
+        try:
+            energy = atoms.get_potential_energy()
+        except KohnShamConvergenceError as exc:
+            raise SCFNotConverged(
+                f"GPAW SCF did not converge in {settings['maxiter']} iterations (energy tol "
+                f"{settings['scf_energy_tol_eV']} eV, density tol {settings['scf_density_tol']}, moment tol "
+                f"{settings.get('scf_magmom_tol_muB')} µB): {exc}") from exc
     if cached is not None:
         with atomic_path(cached) as tmp:
             calc.write(str(tmp))
@@ -198,6 +288,9 @@ def vacuum_levels(z_angstrom: np.ndarray, v_eV: np.ndarray, atom_z_angstrom: np.
 
 def _mesh_bands(calc, atom_layers, inputs_hash: str, reloaded: bool) -> BandStructure:
     """Eigenvalues, weights and projections on the SCF's irreducible k-mesh."""
+    # the SCF's own IBZ weights: a fixed-density recalculation on the explicit IBZ points (symmetry
+    # off) would weight them uniformly, which is wrong for Fermi-surface averages
+    weights = np.asarray(calc.get_k_point_weights())
     if reloaded:  # a reloaded .gpw holds no wave functions: recompute them on the fixed density
         calc = calc.fixed_density(kpts=calc.get_ibz_k_points(), symmetry="off", txt=None)
     atoms = calc.get_atoms()
@@ -205,9 +298,8 @@ def _mesh_bands(calc, atom_layers, inputs_hash: str, reloaded: bool) -> BandStru
     nspins = calc.get_number_of_spins()
     eig = np.array([[calc.get_eigenvalues(kpt=k, spin=s) for k in range(len(ibz))] for s in range(nspins)])
     proj = collinear_projections(calc, nspins, len(ibz), len(atoms))
-    weights = calc.get_k_point_weights()
     return BandStructure(eigenvalues=eig, kpoints=ibz, fermi_level=float(calc.get_fermi_level()),
-                         weights=np.asarray(weights), cell=np.array(atoms.cell),
+                         weights=weights, cell=np.array(atoms.cell),
                          symbols=atoms.get_chemical_symbols(), positions=atoms.get_positions(),
                          projections=proj, atom_layers=list(atom_layers) if atom_layers is not None else None,
                          magmoms=calc.get_magnetic_moments() if nspins == 2 else None,
