@@ -1,0 +1,214 @@
+"""Interlayer binding curves: E_b(d) per stacking, the equilibrium distance d₀ and E_b(d₀).
+
+E_b(d) = E_stack(d) − Σ_layers E_layer, with E = E_DFT + E_D3 (PBE + D3(BJ)); negative when the
+layers bind.  It is reported per Å² of interface (the total divided by the number of interfaces
+and the in-plane cell area) and per formula unit of the magnet (the total divided by the number of
+its formula units in the cell).  Definitions and conventions: ``docs/geometry.md``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+
+class BindingFitError(ValueError):
+    """The binding curve has no interior minimum, or too few points for a fit."""
+
+
+@dataclass(frozen=True)
+class BindingPoint:
+    """One stack calculation: distance (Å), DFT and D3 total energies (eV)."""
+
+    d_angstrom: float
+    e_dft_eV: float
+    e_d3_eV: float
+    variant: str = ""
+
+
+@dataclass(frozen=True)
+class LayerReference:
+    """Energies of the isolated layers (same cell and settings as the stack), eV."""
+
+    e_dft_eV: tuple[float, ...]
+    e_d3_eV: tuple[float, ...]
+
+    @property
+    def total_eV(self) -> float:
+        return float(sum(self.e_dft_eV) + sum(self.e_d3_eV))
+
+    @property
+    def dft_eV(self) -> float:
+        return float(sum(self.e_dft_eV))
+
+
+@dataclass(frozen=True)
+class Normalisation:
+    """What E_b is divided by: interfaces, in-plane area (Å²) and the magnet's formula units."""
+
+    n_interfaces: int
+    area_angstrom2: float
+    n_formula_units: float
+
+    def per_area(self, e_meV: np.ndarray | float) -> np.ndarray | float:
+        return e_meV / (self.n_interfaces * self.area_angstrom2)
+
+    def per_formula_unit(self, e_meV: np.ndarray | float) -> np.ndarray | float:
+        return e_meV / self.n_formula_units
+
+
+@dataclass(frozen=True)
+class BindingMinimum:
+    """Equilibrium of a binding curve (energy in the unit of the fitted curve)."""
+
+    d0_angstrom: float
+    e_min: float
+    method: str          # "morse" (≥ 4 points) or "parabola" (the lowest point and its neighbours)
+    n_points: int
+
+
+@dataclass
+class BindingCurve:
+    """E_b(d) of one stacking, in meV per Å² of interface and meV per magnet formula unit."""
+
+    stacking: str
+    registry_frac: list[float] | None
+    d_angstrom: np.ndarray
+    e_b_meV_per_angstrom2: np.ndarray
+    e_b_meV_per_formula_unit: np.ndarray
+    e_b_pbe_only_meV_per_angstrom2: np.ndarray
+    variants: list[str] = field(default_factory=list)
+    d0_angstrom: float | None = None
+    e_b0_meV_per_angstrom2: float | None = None
+    e_b0_meV_per_formula_unit: float | None = None
+    fit_method: str | None = None
+
+    def as_dict(self) -> dict:
+        """JSON-ready record (arrays as lists)."""
+        out = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in self.__dict__.items()}
+        return out
+
+
+def _morse(d, e_inf, depth, alpha, d0):
+    return e_inf + depth * ((1.0 - np.exp(-alpha * (d - d0))) ** 2 - 1.0)
+
+
+def _parabola_minimum(d: np.ndarray, e: np.ndarray, i: int) -> tuple[float, float, float]:
+    """(d₀, E(d₀), curvature) of the parabola through points i − 1, i, i + 1."""
+    c2, c1, c0 = np.polyfit(d[i - 1:i + 2], e[i - 1:i + 2], 2)
+    if c2 <= 0:
+        raise BindingFitError("the three lowest points are not convex: no minimum")
+    d0 = -c1 / (2.0 * c2)
+    return float(d0), float(c0 + c1 * d0 + c2 * d0 * d0), float(2.0 * c2)
+
+
+def fit_binding_minimum(d_angstrom: Sequence[float], energy: Sequence[float]) -> BindingMinimum:
+    """d₀ and E(d₀) of a binding curve whose minimum lies inside the sampled range.
+
+    With four or more points a Morse curve E∞ + D[(1 − e^{−α(d − d₀)})² − 1] is fitted (least
+    squares, started from the local parabola); with three, or when the Morse fit fails or puts
+    d₀ outside the range, the parabola through the lowest point and its two neighbours is used.
+
+    Parameters
+    ----------
+    d_angstrom
+        Distances (Å), any order, distinct.
+    energy
+        Energies at those distances (any unit; the result is in the same unit).
+
+    Returns
+    -------
+    BindingMinimum
+
+    Raises
+    ------
+    BindingFitError
+        Fewer than three points, or the lowest point at either end of the range ("minimum not
+        bracketed: extend distance range").
+    """
+    d, e = np.asarray(d_angstrom, float), np.asarray(energy, float)
+    order = np.argsort(d)
+    d, e = d[order], e[order]
+    if len(d) < 3 or len(np.unique(d)) != len(d):
+        raise BindingFitError(f"a binding curve needs at least three distinct distances, got {d.tolist()}")
+    i = int(np.argmin(e))
+    if i in (0, len(d) - 1):
+        end = "lower" if i == 0 else "upper"
+        raise BindingFitError(f"minimum not bracketed: extend distance range (the lowest energy is at the "
+                              f"{end} end, d = {d[i]:g} Å, of {d.min():g}–{d.max():g} Å)")
+    d0, e0, curv = _parabola_minimum(d, e, i)
+    if len(d) >= 4:
+        morse = _morse_fit(d, e, d0, e0, curv)
+        if morse is not None:
+            return BindingMinimum(morse[0], morse[1], "morse", len(d))
+    return BindingMinimum(d0, e0, "parabola", len(d))
+
+
+def _morse_fit(d, e, d0, e0, curv) -> tuple[float, float] | None:
+    """(d₀, E_min) of the Morse fit, or None when it fails or leaves the sampled range."""
+    import warnings
+
+    from scipy.optimize import OptimizeWarning, curve_fit
+
+    e_inf = float(e[-1]) if e[-1] > e0 else e0 + abs(e0)
+    depth = max(e_inf - e0, 1e-12)
+    alpha = float(np.sqrt(curv / (2.0 * depth)))
+    try:
+        with warnings.catch_warnings():  # an exact curve has no covariance estimate: irrelevant here
+            warnings.simplefilter("ignore", OptimizeWarning)
+            popt, _ = curve_fit(_morse, d, e, p0=[e_inf, depth, alpha, d0], maxfev=20000)
+    except (RuntimeError, ValueError):
+        return None
+    e_inf, depth, alpha, d_min = (float(x) for x in popt)
+    if not (d[0] < d_min < d[-1]) or depth <= 0 or alpha <= 0:
+        return None
+    return d_min, e_inf - depth
+
+
+def binding_curve(stacking: str, points: Sequence[BindingPoint], layers: LayerReference, norm: Normalisation,
+                  registry_frac: Sequence[float] | None = None) -> BindingCurve:
+    """E_b(d) of one stacking and its equilibrium (:func:`fit_binding_minimum` on meV/Å²).
+
+    Parameters
+    ----------
+    stacking
+        Label of the lateral shift.
+    points
+        The stack's calculations at several distances.
+    layers
+        The isolated layers' energies (the zero of E_b).
+    norm
+        Interfaces, area and formula units (see :class:`Normalisation`).
+    registry_frac
+        The lateral shift (fractions of the shift cell), recorded.
+
+    Returns
+    -------
+    BindingCurve
+
+    Raises
+    ------
+    BindingFitError
+        See :func:`fit_binding_minimum`.
+    """
+    pts = sorted(points, key=lambda p: p.d_angstrom)
+    d = np.array([p.d_angstrom for p in pts])
+    total_meV = 1e3 * (np.array([p.e_dft_eV + p.e_d3_eV for p in pts]) - layers.total_eV)
+    pbe_meV = 1e3 * (np.array([p.e_dft_eV for p in pts]) - layers.dft_eV)
+    curve = BindingCurve(stacking, list(registry_frac) if registry_frac is not None else None, d,
+                         norm.per_area(total_meV), norm.per_formula_unit(total_meV), norm.per_area(pbe_meV),
+                         [p.variant for p in pts])
+    minimum = fit_binding_minimum(d, curve.e_b_meV_per_angstrom2)
+    curve.d0_angstrom = minimum.d0_angstrom
+    curve.e_b0_meV_per_angstrom2 = minimum.e_min
+    curve.e_b0_meV_per_formula_unit = minimum.e_min * norm.n_interfaces * norm.area_angstrom2 / norm.n_formula_units
+    curve.fit_method = minimum.method
+    return curve
+
+
+def lowest_stacking(curves: Sequence[BindingCurve]) -> BindingCurve:
+    """The stacking with the lowest E_b(d₀) (the most strongly bound)."""
+    if not curves:
+        raise BindingFitError("no binding curve")
+    return min(curves, key=lambda c: c.e_b0_meV_per_angstrom2)
