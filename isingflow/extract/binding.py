@@ -212,3 +212,101 @@ def lowest_stacking(curves: Sequence[BindingCurve]) -> BindingCurve:
     if not curves:
         raise BindingFitError("no binding curve")
     return min(curves, key=lambda c: c.e_b0_meV_per_angstrom2)
+
+
+def stack_normalisation(atoms, n_interfaces: int, formula_unit_element: str) -> Normalisation:
+    """:class:`Normalisation` of a stack: its in-plane cell area and the atoms of ``formula_unit_element``."""
+    cell = np.array(atoms.cell)
+    area = float(np.linalg.norm(np.cross(cell[0], cell[1])))
+    n_fu = sum(1 for s in atoms.get_chemical_symbols() if s == formula_unit_element)
+    if n_fu == 0:
+        raise BindingFitError(f"formula_unit_element {formula_unit_element!r} is not in the stack")
+    return Normalisation(int(n_interfaces), area, float(n_fu))
+
+
+def system_binding(points: Sequence[dict], layers: LayerReference, norm: Normalisation) -> dict:
+    """Binding curves of every stacking of a system and the lowest-energy stacking.
+
+    Parameters
+    ----------
+    points
+        One dict per stack calculation: ``stacking`` (label), ``registry_frac``, ``d_angstrom``,
+        ``e_dft_eV``, ``e_d3_eV``, ``variant``.
+    layers, norm
+        See :func:`binding_curve`.
+
+    Returns
+    -------
+    dict
+        ``curves`` (one :meth:`BindingCurve.as_dict` per stacking), ``lowest_stacking``, its
+        ``d0_angstrom`` and ``e_b0_meV_per_angstrom2``, and the normalisation.
+
+    Raises
+    ------
+    BindingFitError
+        A stacking's minimum is not bracketed (the message names the stacking).
+    """
+    by_stacking: dict[str, list[dict]] = {}
+    for p in points:
+        by_stacking.setdefault(p["stacking"], []).append(p)
+    curves = []
+    for name, pts in by_stacking.items():
+        bps = [BindingPoint(float(p["d_angstrom"]), float(p["e_dft_eV"]), float(p["e_d3_eV"]), p.get("variant", ""))
+               for p in pts]
+        try:
+            curves.append(binding_curve(name, bps, layers, norm, pts[0].get("registry_frac")))
+        except BindingFitError as exc:
+            raise BindingFitError(f"stacking {name}: {exc}") from None
+    best = lowest_stacking(curves)
+    return {"curves": [c.as_dict() for c in curves], "lowest_stacking": best.stacking,
+            "d0_angstrom": best.d0_angstrom, "e_b0_meV_per_angstrom2": best.e_b0_meV_per_angstrom2,
+            "e_b0_meV_per_formula_unit": best.e_b0_meV_per_formula_unit,
+            "normalisation": dict(norm.__dict__),
+            "layer_reference": {"e_dft_eV": list(layers.e_dft_eV), "e_d3_eV": list(layers.e_d3_eV)}}
+
+
+def binding_from_files(points: Sequence[dict], layers_json: str, manifest_json: str, dispersion: dict,
+                       formula_unit_element: str) -> dict:
+    """:func:`system_binding` from the pipeline's files: D3 energies are computed here.
+
+    Parameters
+    ----------
+    points
+        One dict per stack calculation: ``stacking``, ``registry_frac``, ``d_angstrom``, ``variant``,
+        ``gs`` (a ``gs.json`` with ``energy_eV``) and ``structure`` (its extxyz).
+    layers_json
+        The isolated layers (``e_dft_eV``, ``e_d3_eV`` per layer).
+    manifest_json
+        The system's structure manifest (which interfaces the ensemble samples).
+    dispersion
+        ``method`` and ``damping`` of :func:`~isingflow.dft.dispersion.d3_energy_eV`.
+    formula_unit_element
+        E_b per formula unit = per atom of this element.
+
+    Returns
+    -------
+    dict
+        :func:`system_binding`'s record, each point with its energies.
+    """
+    import json
+    from pathlib import Path
+
+    from ase.io import read
+
+    from isingflow.dft.dispersion import d3_energy_eV
+    from isingflow.dft.gpaw.layers import sampled_interfaces
+
+    manifest = json.loads(Path(manifest_json).read_text())
+    lay = json.loads(Path(layers_json).read_text())["layers"]
+    layers = LayerReference(tuple(r["e_dft_eV"] for r in lay), tuple(r["e_d3_eV"] for r in lay))
+    rows = []
+    for p in points:
+        e_dft = float(json.loads(Path(p["gs"]).read_text())["energy_eV"])
+        e_d3 = d3_energy_eV(read(p["structure"]), dispersion["method"], dispersion["damping"])
+        rows.append({**p, "e_dft_eV": e_dft, "e_d3_eV": e_d3})
+    record = next(manifest["variants"][p["variant"]] for p in points if p["variant"] in manifest["variants"])
+    norm = stack_normalisation(read(points[0]["structure"]), len(sampled_interfaces(record)), formula_unit_element)
+    out = system_binding(rows, layers, norm)
+    out["points"] = [{k: v for k, v in r.items() if k not in ("gs", "structure")} for r in rows]
+    out["dispersion"] = dict(dispersion)
+    return out

@@ -109,6 +109,29 @@ def at_distances(atoms: Atoms, plane_elements: Sequence[str], distances_angstrom
     return out
 
 
+def sampled_interfaces(record: dict) -> list[int]:
+    """Interfaces whose distance the ensemble varies: those at the variant's ``distance_angstrom``.
+
+    ``record``: a variant of the structure manifest (``distances_angstrom`` per interface and the
+    sampled ``distance_angstrom``; a variant without it, e.g. ``base``: every interface).
+    """
+    dist = [float(x) for x in record["distances_angstrom"]]
+    d = record.get("distance_angstrom")
+    return list(range(len(dist))) if d is None else [k for k, x in enumerate(dist) if abs(x - float(d)) < 1e-6]
+
+
+def at_interface_distance(atoms: Atoms, record: dict, d_angstrom: float, vacuum_angstrom: float) -> Atoms:
+    """A manifest variant's stack with its sampled interfaces (:func:`sampled_interfaces`) at ``d_angstrom``.
+
+    The other interfaces keep their distances; layers move rigidly (:func:`at_distances`).
+    """
+    dist = [float(x) for x in record["distances_angstrom"]]
+    for k in sampled_interfaces(record):
+        dist[k] = float(d_angstrom)
+    planes = [lm["plane_element"] for lm in record["layers"]]
+    return at_distances(atoms, planes, dist, vacuum_angstrom)
+
+
 def scf_energy_eV(atoms: Atoms, settings: dict[str, Any], txt: str | None = None, ghosts: Sequence[int] = (),
                   **gpaw_kwargs) -> float:
     """Converged GPAW total energy (eV) of ``atoms``; atoms in ``ghosts`` carry only their basis.

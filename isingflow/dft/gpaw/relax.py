@@ -164,3 +164,9 @@ def insert_layer(stack: Atoms, layer: int, relaxed: Atoms, plane_element: str) -
     out = stack.copy()
     out.positions[sel] = new
     return out
+
+
+def most_strained_layer(record: dict) -> int:
+    """The layer of a manifest variant with the largest |biaxial strain| (the one to relax)."""
+    strains = [abs(float(lm["strain"]["biaxial_percent"])) for lm in record["layers"]]
+    return int(np.argmax(strains))
