@@ -149,3 +149,22 @@ def test_relax_strained_crbr3_shortens_bond(smoke_dft, tmp_path):
     assert np.allclose(new.positions[new.arrays["layer"] == 0], stack.positions[stack.arrays["layer"] == 0])
     cr = np.array(new.get_chemical_symbols()) == "Cr"
     assert new.positions[cr, 2].mean() == pytest.approx(stack.positions[cr, 2].mean(), abs=1e-9)
+
+
+def test_layers_moved_rigidly_to_a_new_distance():
+    from isingflow.dft.gpaw.layers import at_interface_distance, plane_heights, sampled_interfaces
+    from isingflow.structures import build_stack
+
+    nbse2 = {"material": "NbSe2", "supercell": [[2, 0], [0, 2]]}
+    layers = [nbse2, {"material": "CrBr3", "supercell": [[1, 0], [0, 1]]}, nbse2]
+    stack, meta = build_stack(layers, [6.88, 6.88], vacuum_angstrom=4.0, max_strain_percent=10.5, return_metadata=True)
+    record = {**meta, "distances_angstrom": [6.88, 6.88], "distance_angstrom": 6.88}
+    assert sampled_interfaces(record) == [0, 1]
+    moved = at_interface_distance(stack, record, 6.3, 4.0)
+    planes = plane_heights(moved, ["Nb", "Cr", "Nb"])
+    assert np.allclose(np.diff(planes), [6.3, 6.3])
+    assert moved.cell[2, 2] == pytest.approx(stack.cell[2, 2] - 2 * 0.58, abs=1e-9)
+    for i in range(3):  # each layer rigid, laterally unchanged
+        sel = moved.arrays["layer"] == i
+        delta = moved.positions[sel] - stack.positions[sel]
+        assert np.allclose(delta[:, :2], 0) and np.ptp(delta[:, 2]) < 1e-9
