@@ -7,7 +7,7 @@ from isingflow.runtime import setup_logging
 
 smk = snakemake  # noqa: F821 - injected by Snakemake
 log = setup_logging(smk.log[0])
-binding = binding_from_files(smk.params.points, smk.input.layers, smk.input.manifest, smk.params.dispersion,
+binding = binding_from_files(smk.params.points, smk.input.manifest, smk.params.dispersion,
                              smk.params.formula_unit_element)
 binding["system"] = smk.wildcards.system
 binding["provenance"] = provenance(inputs=list(smk.input), settings={"dispersion": smk.params.dispersion})

@@ -1,5 +1,5 @@
-"""Rule entry point: every layer of the base stack alone in the stack's cell, E_DFT (GPAW, the settings
-of the ensemble variants) and E_D3 (:mod:`isingflow.dft.gpaw.layers`, :mod:`isingflow.dft.dispersion`)."""
+"""Rule entry point: every layer of one binding-curve point alone in that point's cell, E_DFT (GPAW, the
+settings of the ensemble variants) and E_D3 (:mod:`isingflow.dft.gpaw.layers`, :mod:`isingflow.dft.dispersion`)."""
 import time
 
 from ase.io import read

@@ -81,6 +81,22 @@ def test_binding_curve_units_and_lowest_stacking():
     assert lowest_stacking(curves).stacking == "AB"
 
 
+def test_per_point_layer_references_cancel_a_grid_offset():
+    """Each point's layers computed in its own cell: an offset common to stack and layers drops out."""
+    norm = Normalisation(n_interfaces=1, area_angstrom2=41.0, n_formula_units=2.0)
+    d = np.linspace(6.0, 7.6, 5)
+    offset_eV = np.array([0.2, -0.1, 0.15, 0.0, -0.4])  # absolute energy moved by each cell's grid
+    pts = [BindingPoint(float(x), -100.0 + 1e-3 * _morse(x, 500.0, 1.3, 6.7) + o, -5.5, f"p{i}",
+                        LayerReference((-70.0 + o, -30.0), (-4.0, -1.5)))
+           for i, (x, o) in enumerate(zip(d, offset_eV))]
+    curve = binding_curve("AA", pts, None, norm)
+    assert curve.d0_angstrom == pytest.approx(6.7, abs=1e-4)
+    assert curve.e_b0_meV_per_angstrom2 == pytest.approx(-500.0 / 41.0, rel=1e-4)
+    with pytest.raises(BindingFitError, match="minimum not bracketed"):  # one common reference: offset remains
+        binding_curve("AA", [BindingPoint(p.d_angstrom, p.e_dft_eV, p.e_d3_eV) for p in pts],
+                      LayerReference((-70.0, -30.0), (-4.0, -1.5)), norm)
+
+
 # -- D3(BJ) ----------------------------------------------------------------------------------
 def test_d3_dimer_attractive_decays_and_matches_literature_parameters():
     from isingflow.dft.dispersion import PBE_D3BJ_PARAMETERS, d3_energy_direct_eV, d3_energy_eV

@@ -18,16 +18,6 @@ class BindingFitError(ValueError):
 
 
 @dataclass(frozen=True)
-class BindingPoint:
-    """One stack calculation: distance (Å), DFT and D3 total energies (eV)."""
-
-    d_angstrom: float
-    e_dft_eV: float
-    e_d3_eV: float
-    variant: str = ""
-
-
-@dataclass(frozen=True)
 class LayerReference:
     """Energies of the isolated layers (same cell and settings as the stack), eV."""
 
@@ -41,6 +31,21 @@ class LayerReference:
     @property
     def dft_eV(self) -> float:
         return float(sum(self.e_dft_eV))
+
+
+@dataclass(frozen=True)
+class BindingPoint:
+    """One stack calculation: distance (Å), DFT and D3 total energies (eV).
+
+    ``reference``: the isolated layers computed in this point's own cell (same grid); when None,
+    the curve's common reference is used.
+    """
+
+    d_angstrom: float
+    e_dft_eV: float
+    e_d3_eV: float
+    variant: str = ""
+    reference: LayerReference | None = None
 
 
 @dataclass(frozen=True)
@@ -166,7 +171,7 @@ def _morse_fit(d, e, d0, e0, curv) -> tuple[float, float] | None:
     return d_min, e_inf - depth
 
 
-def binding_curve(stacking: str, points: Sequence[BindingPoint], layers: LayerReference, norm: Normalisation,
+def binding_curve(stacking: str, points: Sequence[BindingPoint], layers: LayerReference | None, norm: Normalisation,
                   registry_frac: Sequence[float] | None = None) -> BindingCurve:
     """E_b(d) of one stacking and its equilibrium (:func:`fit_binding_minimum` on meV/Å²).
 
@@ -177,7 +182,8 @@ def binding_curve(stacking: str, points: Sequence[BindingPoint], layers: LayerRe
     points
         The stack's calculations at several distances.
     layers
-        The isolated layers' energies (the zero of E_b).
+        The isolated layers' energies (the zero of E_b), for the points without their own
+        ``reference`` (None: every point must have one).
     norm
         Interfaces, area and formula units (see :class:`Normalisation`).
     registry_frac
@@ -194,8 +200,11 @@ def binding_curve(stacking: str, points: Sequence[BindingPoint], layers: LayerRe
     """
     pts = sorted(points, key=lambda p: p.d_angstrom)
     d = np.array([p.d_angstrom for p in pts])
-    total_meV = 1e3 * (np.array([p.e_dft_eV + p.e_d3_eV for p in pts]) - layers.total_eV)
-    pbe_meV = 1e3 * (np.array([p.e_dft_eV for p in pts]) - layers.dft_eV)
+    refs = [p.reference or layers for p in pts]
+    if any(r is None for r in refs):
+        raise BindingFitError(f"stacking {stacking}: a point has no isolated-layer reference")
+    total_meV = 1e3 * np.array([p.e_dft_eV + p.e_d3_eV - r.total_eV for p, r in zip(pts, refs)])
+    pbe_meV = 1e3 * np.array([p.e_dft_eV - r.dft_eV for p, r in zip(pts, refs)])
     curve = BindingCurve(stacking, list(registry_frac) if registry_frac is not None else None, d,
                          norm.per_area(total_meV), norm.per_formula_unit(total_meV), norm.per_area(pbe_meV),
                          [p.variant for p in pts])
@@ -224,14 +233,15 @@ def stack_normalisation(atoms, n_interfaces: int, formula_unit_element: str) -> 
     return Normalisation(int(n_interfaces), area, float(n_fu))
 
 
-def system_binding(points: Sequence[dict], layers: LayerReference, norm: Normalisation) -> dict:
+def system_binding(points: Sequence[dict], layers: LayerReference | None, norm: Normalisation) -> dict:
     """Binding curves of every stacking of a system and the lowest-energy stacking.
 
     Parameters
     ----------
     points
         One dict per stack calculation: ``stacking`` (label), ``registry_frac``, ``d_angstrom``,
-        ``e_dft_eV``, ``e_d3_eV``, ``variant``.
+        ``e_dft_eV``, ``e_d3_eV``, ``variant`` and optionally ``layers_e_dft_eV``, ``layers_e_d3_eV``
+        (its own isolated layers, one energy per layer).
     layers, norm
         See :func:`binding_curve`.
 
@@ -251,8 +261,8 @@ def system_binding(points: Sequence[dict], layers: LayerReference, norm: Normali
         by_stacking.setdefault(p["stacking"], []).append(p)
     curves = []
     for name, pts in by_stacking.items():
-        bps = [BindingPoint(float(p["d_angstrom"]), float(p["e_dft_eV"]), float(p["e_d3_eV"]), p.get("variant", ""))
-               for p in pts]
+        bps = [BindingPoint(float(p["d_angstrom"]), float(p["e_dft_eV"]), float(p["e_d3_eV"]), p.get("variant", ""),
+                            _own_reference(p)) for p in pts]
         try:
             curves.append(binding_curve(name, bps, layers, norm, pts[0].get("registry_frac")))
         except BindingFitError as exc:
@@ -262,20 +272,26 @@ def system_binding(points: Sequence[dict], layers: LayerReference, norm: Normali
             "d0_angstrom": best.d0_angstrom, "e_b0_meV_per_angstrom2": best.e_b0_meV_per_angstrom2,
             "e_b0_meV_per_formula_unit": best.e_b0_meV_per_formula_unit,
             "normalisation": dict(norm.__dict__),
-            "layer_reference": {"e_dft_eV": list(layers.e_dft_eV), "e_d3_eV": list(layers.e_d3_eV)}}
+            "layer_reference": None if layers is None else {"e_dft_eV": list(layers.e_dft_eV),
+                                                            "e_d3_eV": list(layers.e_d3_eV)}}
 
 
-def binding_from_files(points: Sequence[dict], layers_json: str, manifest_json: str, dispersion: dict,
+def _own_reference(point: dict) -> LayerReference | None:
+    if "layers_e_dft_eV" not in point:
+        return None
+    return LayerReference(tuple(point["layers_e_dft_eV"]), tuple(point["layers_e_d3_eV"]))
+
+
+def binding_from_files(points: Sequence[dict], manifest_json: str, dispersion: dict,
                        formula_unit_element: str) -> dict:
-    """:func:`system_binding` from the pipeline's files: D3 energies are computed here.
+    """:func:`system_binding` from the pipeline's files: the stacks' D3 energies are computed here.
 
     Parameters
     ----------
     points
         One dict per stack calculation: ``stacking``, ``registry_frac``, ``d_angstrom``, ``variant``,
-        ``gs`` (a ``gs.json`` with ``energy_eV``) and ``structure`` (its extxyz).
-    layers_json
-        The isolated layers (``e_dft_eV``, ``e_d3_eV`` per layer).
+        ``gs`` (a ``gs.json`` with ``energy_eV``), ``structure`` (its extxyz) and ``layers`` (a JSON
+        file of its isolated layers in its own cell: ``layers`` with ``e_dft_eV``, ``e_d3_eV`` each).
     manifest_json
         The system's structure manifest (which interfaces the ensemble samples).
     dispersion
@@ -297,16 +313,16 @@ def binding_from_files(points: Sequence[dict], layers_json: str, manifest_json: 
     from isingflow.dft.gpaw.layers import sampled_interfaces
 
     manifest = json.loads(Path(manifest_json).read_text())
-    lay = json.loads(Path(layers_json).read_text())["layers"]
-    layers = LayerReference(tuple(r["e_dft_eV"] for r in lay), tuple(r["e_d3_eV"] for r in lay))
     rows = []
     for p in points:
         e_dft = float(json.loads(Path(p["gs"]).read_text())["energy_eV"])
         e_d3 = d3_energy_eV(read(p["structure"]), dispersion["method"], dispersion["damping"])
-        rows.append({**p, "e_dft_eV": e_dft, "e_d3_eV": e_d3})
+        lay = json.loads(Path(p["layers"]).read_text())["layers"]
+        rows.append({**p, "e_dft_eV": e_dft, "e_d3_eV": e_d3, "layers_e_dft_eV": [r["e_dft_eV"] for r in lay],
+                     "layers_e_d3_eV": [r["e_d3_eV"] for r in lay]})
     record = next(manifest["variants"][p["variant"]] for p in points if p["variant"] in manifest["variants"])
     norm = stack_normalisation(read(points[0]["structure"]), len(sampled_interfaces(record)), formula_unit_element)
-    out = system_binding(rows, layers, norm)
-    out["points"] = [{k: v for k, v in r.items() if k not in ("gs", "structure")} for r in rows]
+    out = system_binding(rows, None, norm)
+    out["points"] = [{k: v for k, v in r.items() if k not in ("gs", "structure", "layers")} for r in rows]
     out["dispersion"] = dict(dispersion)
     return out

@@ -131,6 +131,7 @@ def geometry_points(system, scan_distances):
                 "d_angstrom": float(params["distance_angstrom"]),
                 "gs": f"{RESULTS}/dft/{system}/{run}/gs.json",
                 "structure": f"{RESULTS}/structures/{system}/{v}.extxyz",
+                "layers": f"{RESULTS}/geometry/{system}/layers/{v}.json",
             }
         )
     for reg in dict.fromkeys(p["stacking"] for p in list(points)):
@@ -147,6 +148,12 @@ def geometry_points(system, scan_distances):
                         "d_angstrom": float(d),
                         "gs": f"{folder}/gs.json",
                         "structure": f"{folder}/structure.extxyz",
+                        "layers": f"{RESULTS}/geometry/{system}/layers/{reg}_d-{d:.2f}.json",
                     }
                 )
     return points
+
+
+def geometry_point(system, name, scan_distances):
+    """The binding-curve point ``name`` (``reg-<p1>-<p2>_d-<d>``) of ``system`` (see geometry_points)."""
+    return next(p for p in geometry_points(system, scan_distances) if p["variant"] == name)

@@ -2,7 +2,7 @@
 # layers' energies, a counterpoise BSSE check and the strained layer relaxed at fixed cell.
 #
 #   results/geometry/<system>/scan/<registry>_d-<d>/gs.json   extra distances of each stacking
-#   results/geometry/<system>/layers.json                     isolated layers (E_DFT, E_D3)
+#   results/geometry/<system>/layers/<point>.json              its isolated layers (E_DFT, E_D3), same cell
 #   results/geometry/<system>/bsse.json                       counterpoise check (LCAO ghosts)
 #   results/geometry/<system>/relaxed_layer.{json,extxyz}     strained layer relaxed at fixed cell
 #   results/geometry/<system>/binding.json                    E_b(d), d0, E_b(d0) per stacking
@@ -50,15 +50,18 @@ rule geometry_scan_point:
         "../../scripts/geometry_scan_point.py"
 
 
-rule geometry_layers:
-    """The isolated layers of the base stack, each alone in the stack's cell: E_DFT and E_D3."""
+rule geometry_point_layers:
+    """The isolated layers of one binding-curve point, each alone in that point's cell (same grid as
+    the stack: the absolute LCAO energy depends on the grid spacing): E_DFT and E_D3."""
     input:
-        structure=f"{RESULTS}/structures/{{system}}/base.extxyz",
+        structure=lambda wc: geometry_point(wc.system, wc.point, GEOMETRY["scan_distances_angstrom"])["structure"],
     output:
-        f"{RESULTS}/geometry/{{system}}/layers.json",
+        f"{RESULTS}/geometry/{{system}}/layers/{{point}}.json",
     log:
-        log=f"{LOGS}/geometry/{{system}}/layers.log",
-        gpaw=f"{LOGS}/geometry/{{system}}/layers.gpaw",
+        log=f"{LOGS}/geometry/{{system}}/layers/{{point}}.log",
+        gpaw=f"{LOGS}/geometry/{{system}}/layers/{{point}}.gpaw",
+    wildcard_constraints:
+        point="reg-[-0-9.]+_d-[0-9.]+",
     conda:
         CONDA_ENV
     threads: 1
@@ -66,7 +69,7 @@ rule geometry_layers:
         runtime=lambda wc, attempt: 60 * attempt,
         mem_mb=lambda wc, attempt: 4000 * attempt,
     params:
-        dft=lambda wc: dft_settings(wc.system, ensemble_variants(wc.system)[0]),
+        dft=lambda wc: dft_settings(wc.system, geometry_template(wc.system, geometry_registry(wc.point))),
         gpaw=GEOMETRY_KWARGS,
         dipole_correction=dipole_correction,
         dispersion=GEOMETRY["dispersion"],
@@ -129,7 +132,7 @@ rule binding_curves:
     """E_b(d) = E_stack − Σ E_layer (PBE + D3(BJ)) per stacking, d0 and E_b(d0), the lowest stacking."""
     input:
         manifest=manifest_file,
-        layers=rules.geometry_layers.output[0],
+        layers=lambda wc: [p["layers"] for p in geometry_points(wc.system, GEOMETRY["scan_distances_angstrom"])],
         gs=lambda wc: [p["gs"] for p in geometry_points(wc.system, GEOMETRY["scan_distances_angstrom"])],
         structures=lambda wc: [p["structure"] for p in geometry_points(wc.system, GEOMETRY["scan_distances_angstrom"])],
     output:
