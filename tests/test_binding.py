@@ -184,3 +184,17 @@ def test_layers_moved_rigidly_to_a_new_distance():
         sel = moved.arrays["layer"] == i
         delta = moved.positions[sel] - stack.positions[sel]
         assert np.allclose(delta[:, :2], 0) and np.ptp(delta[:, 2]) < 1e-9
+
+
+def test_system_binding_names_the_unbracketed_stacking():
+    from isingflow.extract.binding import system_binding
+
+    norm = Normalisation(1, 41.0, 2.0)
+    ref = LayerReference((-70.0, -30.0), (-4.0, -1.5))
+    rows = [{"stacking": s, "registry_frac": [0, 0], "d_angstrom": x, "variant": f"{s}_{x}", "e_d3_eV": -5.5,
+             "e_dft_eV": -100.0 + 1e-3 * _morse(x, 500, 1.3, d0)}
+            for s, d0 in (("AA", 6.7), ("AB", 5.0)) for x in (6.0, 6.5, 7.0, 7.5)]
+    with pytest.raises(BindingFitError, match="stacking AB: minimum not bracketed"):
+        system_binding(rows, ref, norm)
+    out = system_binding([r for r in rows if r["stacking"] == "AA"], ref, norm)
+    assert out["lowest_stacking"] == "AA" and out["d0_angstrom"] == pytest.approx(6.7, abs=1e-3)
