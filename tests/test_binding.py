@@ -198,3 +198,16 @@ def test_system_binding_names_the_unbracketed_stacking():
         system_binding(rows, ref, norm)
     out = system_binding([r for r in rows if r["stacking"] == "AA"], ref, norm)
     assert out["lowest_stacking"] == "AA" and out["d0_angstrom"] == pytest.approx(6.7, abs=1e-3)
+
+
+def test_counterpoise_corrected_curve_is_less_bound():
+    norm = Normalisation(1, 41.0, 2.0)
+    ref = LayerReference((-70.0, -30.0), (-4.0, -1.5))
+    d = np.linspace(6.0, 7.6, 6)
+    bsse_eV = 0.3 * np.exp(-(d - 6.88))  # decays with distance, like the measured 372 / 267 meV
+    pts = [BindingPoint(float(x), -100.0 + 1e-3 * _morse(x, 500.0, 1.3, 6.7), -5.5, bsse_eV=float(b))
+           for x, b in zip(d, bsse_eV)]
+    curve = binding_curve("AA", pts, ref, norm)
+    assert np.allclose(curve.e_b_cp_meV_per_angstrom2 - curve.e_b_meV_per_angstrom2, 1e3 * bsse_eV / 41.0)
+    assert curve.d0_cp_angstrom > curve.d0_angstrom + 0.05
+    assert curve.e_b0_cp_meV_per_angstrom2 > curve.e_b0_meV_per_angstrom2

@@ -38,7 +38,8 @@ class BindingPoint:
     """One stack calculation: distance (Å), DFT and D3 total energies (eV).
 
     ``reference``: the isolated layers computed in this point's own cell (same grid); when None,
-    the curve's common reference is used.
+    the curve's common reference is used.  ``bsse_eV``: the point's counterpoise BSSE
+    (Σ_layers E(own basis) − E(with ghosts), ≥ 0), when computed.
     """
 
     d_angstrom: float
@@ -46,6 +47,7 @@ class BindingPoint:
     e_d3_eV: float
     variant: str = ""
     reference: LayerReference | None = None
+    bsse_eV: float | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,10 @@ class BindingCurve:
     e_b0_meV_per_angstrom2: float | None = None
     e_b0_meV_per_formula_unit: float | None = None
     fit_method: str | None = None
+    e_b_cp_meV_per_angstrom2: np.ndarray | None = None   # counterpoise-corrected, E_b + BSSE
+    d0_cp_angstrom: float | None = None
+    e_b0_cp_meV_per_angstrom2: float | None = None
+    cp_fit_error: str | None = None
 
     def as_dict(self) -> dict:
         """JSON-ready record (arrays as lists)."""
@@ -213,7 +219,20 @@ def binding_curve(stacking: str, points: Sequence[BindingPoint], layers: LayerRe
     curve.e_b0_meV_per_angstrom2 = minimum.e_min
     curve.e_b0_meV_per_formula_unit = minimum.e_min * norm.n_interfaces * norm.area_angstrom2 / norm.n_formula_units
     curve.fit_method = minimum.method
+    if all(p.bsse_eV is not None for p in pts):
+        _counterpoise_minimum(curve, norm.per_area(total_meV + 1e3 * np.array([p.bsse_eV for p in pts])))
     return curve
+
+
+def _counterpoise_minimum(curve: BindingCurve, e_cp_meV_per_angstrom2: np.ndarray) -> None:
+    """Add the counterpoise-corrected curve and its minimum (or why it has none) to ``curve``."""
+    curve.e_b_cp_meV_per_angstrom2 = e_cp_meV_per_angstrom2
+    try:
+        cp = fit_binding_minimum(curve.d_angstrom, e_cp_meV_per_angstrom2)
+    except BindingFitError as exc:
+        curve.cp_fit_error = str(exc)
+        return
+    curve.d0_cp_angstrom, curve.e_b0_cp_meV_per_angstrom2 = cp.d0_angstrom, cp.e_min
 
 
 def lowest_stacking(curves: Sequence[BindingCurve]) -> BindingCurve:
@@ -262,7 +281,7 @@ def system_binding(points: Sequence[dict], layers: LayerReference | None, norm: 
     curves = []
     for name, pts in by_stacking.items():
         bps = [BindingPoint(float(p["d_angstrom"]), float(p["e_dft_eV"]), float(p["e_d3_eV"]), p.get("variant", ""),
-                            _own_reference(p)) for p in pts]
+                            _own_reference(p), p.get("bsse_eV")) for p in pts]
         try:
             curves.append(binding_curve(name, bps, layers, norm, pts[0].get("registry_frac")))
         except BindingFitError as exc:
@@ -320,6 +339,8 @@ def binding_from_files(points: Sequence[dict], manifest_json: str, dispersion: d
         lay = json.loads(Path(p["layers"]).read_text())["layers"]
         rows.append({**p, "e_dft_eV": e_dft, "e_d3_eV": e_d3, "layers_e_dft_eV": [r["e_dft_eV"] for r in lay],
                      "layers_e_d3_eV": [r["e_d3_eV"] for r in lay]})
+        if all("e_dft_ghost_eV" in r for r in lay):  # geometry.counterpoise_curve: ghosts at every point
+            rows[-1]["bsse_eV"] = sum(r["e_dft_eV"] - r["e_dft_ghost_eV"] for r in lay)
     record = next(manifest["variants"][p["variant"]] for p in points if p["variant"] in manifest["variants"])
     norm = stack_normalisation(read(points[0]["structure"]), len(sampled_interfaces(record)), formula_unit_element)
     out = system_binding(rows, None, norm)

@@ -73,6 +73,7 @@ rule geometry_point_layers:
         gpaw=GEOMETRY_KWARGS,
         dipole_correction=dipole_correction,
         dispersion=GEOMETRY["dispersion"],
+        counterpoise=GEOMETRY["counterpoise_curve"],
     script:
         "../../scripts/geometry_layers.py"
 
