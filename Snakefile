@@ -18,6 +18,7 @@ include: "workflow/rules/extract.smk"
 include: "workflow/rules/model.smk"
 include: "workflow/rules/vacancy.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/geometry.smk"
 
 
 # Cheap rules (seconds, serial) run inside the submitting snakemake, not as cluster jobs (no

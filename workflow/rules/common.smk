@@ -104,3 +104,57 @@ def cost_priority(wildcards):
     """Scheduling priority of a DFT job: the atom count of its structure, so that the longest jobs
     (the heterostructure, the vacancy supercell) start first and the small ones fill the gaps."""
     return STRUCTURE_N_ATOMS.get(wildcards.system, {}).get(wildcards.variant, 0)
+
+
+# Geometry stage (geometry.smk): the stack calculations of each lateral shift's binding curve
+def geometry_registry(variant):
+    """The lateral-shift label of an ensemble variant (``reg-<p1>-<p2>`` of ``reg-<p1>-<p2>_d-<d>``)."""
+    return variant.rsplit("_d-", 1)[0]
+
+
+def geometry_template(system, registry):
+    """The first ensemble variant of ``system`` with lateral shift ``registry``."""
+    return next(v for v in ensemble_variants(system) if geometry_registry(v) == registry)
+
+
+def geometry_points(system, scan_distances):
+    """Every (stacking, distance) point of the binding curves of ``system``: the ensemble variants
+    (their ground states, via dft_variant) and the ``scan_distances`` (Å) not among their distances."""
+    points = []
+    for v in ensemble_variants(system):
+        params = _BUILT[system][v][1]
+        run = dft_variant(system, v)
+        points.append(
+            {
+                "stacking": geometry_registry(v),
+                "registry_frac": params["registry"]["frac"],
+                "variant": v,
+                "d_angstrom": float(params["distance_angstrom"]),
+                "gs": f"{RESULTS}/dft/{system}/{run}/gs.json",
+                "structure": f"{RESULTS}/structures/{system}/{v}.extxyz",
+                "layers": f"{RESULTS}/geometry/{system}/layers/{v}.json",
+            }
+        )
+    for reg in dict.fromkeys(p["stacking"] for p in list(points)):
+        have = [p["d_angstrom"] for p in points if p["stacking"] == reg]
+        frac = next(p["registry_frac"] for p in points if p["stacking"] == reg)
+        for d in scan_distances:
+            if min(abs(d - x) for x in have) > 1e-6:
+                folder = f"{RESULTS}/geometry/{system}/scan/{reg}_d-{d:.2f}"
+                points.append(
+                    {
+                        "stacking": reg,
+                        "registry_frac": frac,
+                        "variant": f"{reg}_d-{d:.2f}",
+                        "d_angstrom": float(d),
+                        "gs": f"{folder}/gs.json",
+                        "structure": f"{folder}/structure.extxyz",
+                        "layers": f"{RESULTS}/geometry/{system}/layers/{reg}_d-{d:.2f}.json",
+                    }
+                )
+    return points
+
+
+def geometry_point(system, name, scan_distances):
+    """The binding-curve point ``name`` (``reg-<p1>-<p2>_d-<d>``) of ``system`` (see geometry_points)."""
+    return next(p for p in geometry_points(system, scan_distances) if p["variant"] == name)
