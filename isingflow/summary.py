@@ -36,9 +36,29 @@ def comparison_rows(paper_values: list[dict], parameter_files: dict[str, str]) -
     return rows
 
 
+def bound_lines(handoff: dict, paper_lambda_avg_meV: float | None) -> list[str]:
+    """The experimental bound of the hand-off (``superconductivity_bound``) as a markdown section."""
+    b = handoff["superconductivity_bound"]
+    lines = ["", "## Experimental bound: do the junctions superconduct with this field along c?", "",
+             f"The tunnel junctions of the experiments superconduct, so the field of λex along c must leave "
+             f"Δo > 0: at T = {b['T']:g} Tc0 the gap equation has a superconducting solution up to "
+             f"B∥c = {_fmt(b['B_par_max_Tc0'])} Tc0, i.e. λex ≤ {_fmt(b['lambda_ex_max_meV'])} meV "
+             f"(convention {handoff['B_convention']}).", "",
+             "| λex choice | λex (meV) | B (Tc0) | compatible with superconductivity (B ∥ c) |", "|---|---|---|---|"]
+    for c in b["choices"]:
+        lines.append(f"| {c['choice']} | {_fmt(c['lambda_ex_meV'])} | {_fmt(c['B_Tc0'])} | "
+                     f"{'yes' if c['superconducts'] else 'no'} |")
+    if paper_lambda_avg_meV is not None:
+        ok = abs(paper_lambda_avg_meV) < b["lambda_ex_max_meV"]
+        lines.append(f"| the paper's ⟨λex⟩ | {_fmt(paper_lambda_avg_meV)} | — | {'yes' if ok else 'no'} |")
+    return lines
+
+
 def write_summary(path: str, paper_values_file: str, parameter_files: dict[str, str],
-                  model_peaks_csv: str | None, profile: str, extra_notes: list[str] | None = None) -> list[dict]:
-    """Write the markdown table and return its rows."""
+                  model_peaks_csv: str | None, profile: str, extra_notes: list[str] | None = None,
+                  handoff_json: str | None = None) -> list[dict]:
+    """Write the markdown table (with the hand-off's experimental bound when ``handoff_json`` is
+    given) and return its rows."""
     with open(paper_values_file) as fh:
         paper = yaml.safe_load(fh)
     rows = comparison_rows(paper, parameter_files)
@@ -58,6 +78,9 @@ def write_summary(path: str, paper_values_file: str, parameter_files: dict[str, 
         for p in peaks:
             lines.append(f"| {p.get('direction')} | {p.get('B')} | {_fmt(float(p.get('delta_o', 'nan')))} | "
                          f"{_fmt(float(p.get('V_peak', 'nan')))} | {_fmt(float(p.get('fwhm', 'nan')))} |")
+    if handoff_json and Path(handoff_json).is_file():
+        paper_avg = next((p["paper"] for p in paper if p["key"] == "lambda_ex_avg_meV"), None)
+        lines += bound_lines(json.loads(Path(handoff_json).read_text()), paper_avg)
     lines += ["", "Ratios far from 1 are discussed in the README (section 'Numbers').", ""]
     for note in extra_notes or []:
         lines.append(f"- {note}")

@@ -58,7 +58,16 @@ def _grid_rows(d, values):
             for i, (w, v) in enumerate(zip(weights, values))]
 
 
-def test_ensemble_average_uses_the_finest_grid_at_d_eval_and_fits_all_points():
+def test_fit_keeps_the_sign_and_refuses_mixed_signs():
+    d = np.array([6.28, 6.88])
+    fit = ex.fit_exponential_decay(d, -20.0 * np.exp(-(d - 6.28) / 0.5), 7.0)
+    assert fit["A_meV"] < 0 and fit["value_meV"] == pytest.approx(-20.0 * np.exp(-0.72 / 0.5), rel=1e-9)
+    assert fit["value_err_meV"] >= 0
+    with pytest.raises(ex.PhysicsGateError, match="changes sign"):
+        ex.fit_exponential_decay(d, [3.0, -1.0], 7.0)
+
+
+def test_ensemble_average_uses_the_finest_grid_at_d_eval_and_fits_the_stacking_averages():
     rows = []
     for d in (6.28, 6.88):
         rows += _grid_rows(d, [f * 70.0 * np.exp(-(d - 6.28) / 0.35) for f in (0.8, 1.0, 1.2)])
@@ -68,9 +77,15 @@ def test_ensemble_average_uses_the_finest_grid_at_d_eval_and_fits_all_points():
     assert ens["lambda_ex_avg_meV"] == pytest.approx(mean3)
     assert ens["lambda_ex_grid_change_meV"] == pytest.approx(mean3 - 0.8 * at)   # 3×3 minus the t = 0 "grid"
     assert "3×3" in ens["method"]
-    # the registry scatter enters the fit: a non-zero uncertainty on ℓ, ℓ itself exact-ish
-    assert ens["fit"]["decay_length_angstrom"] == pytest.approx(0.35, rel=0.02)
-    assert ens["fit"]["decay_length_err_angstrom"] > 0
+    # the fit goes through the signed stacking averages of the two distances (exact: same shape)
+    assert ens["fit"]["decay_length_angstrom"] == pytest.approx(0.35, rel=1e-9)
+    assert ens["fit"]["n_points"] == 2
+    # registries that split either way: the average's sign is kept, the fit does not flip it
+    mixed = []
+    for d in (6.28, 6.88):
+        mixed += _grid_rows(d, [f * 70.0 * np.exp(-(d - 6.28) / 0.35) for f in (1.0, 0.5, -1.0)])
+    neg = ex.ensemble_average(mixed, 7.5, stacking_grids=[1, 3])
+    assert neg["fit"]["A_meV"] < 0 and neg["lambda_ex_avg_meV"] < 0
     # d_eval beyond the computed distances: the fit's value
     far = ex.ensemble_average(rows, 7.5, stacking_grids=[1, 3])
     assert far["lambda_ex_avg_meV"] == pytest.approx(far["fit"]["value_meV"])

@@ -12,7 +12,9 @@ from isingflow.model.stage import read_csv, write_csv
 
 def _het(B_Tc0=0.1, parallel=True):
     return {"B_equiv_Tc_units": B_Tc0, "B_equiv_T": 1.04 * B_Tc0 / 0.1, "B_equiv_convention": "µB·B = λex/2",
+            "B_equiv_half_convention_T": 1.04 * B_Tc0 / 0.1,
             "B_equiv_parallel_to_magnet": parallel, "lambda_ex_avg_meV": 0.12 if parallel else -0.12, "Tc_K": 7.0,
+            "lambda_ex_meV": 50.0, "ensemble": {"lambda_ex_avg_by_grid_meV": {"3": 0.5, "6": 0.12}},
             "spin_filter_vacuum_aligned": [{"n_layers": 1, "weight_up": 0.8}, {"n_layers": 2, "weight_up": 0.9}]}
 
 
@@ -27,7 +29,7 @@ def _settings(**changes):
 def test_settings_come_from_the_schema():
     s = _settings()
     assert (s["T"], s["eta"], s["gamma0"], s["delta_soc"], s["v_max"]) == (0.5, 1.0, 0.01, 20.0, 5.0)
-    assert s["spin_filter_layers"] == 1 and s["use_dft_delta_soc"] is False
+    assert s["spin_filter_layers"] == 1 and s["use_dft_delta_soc"] is False and s["bound_T"] == 0.1
 
 
 def test_spin_filter_weight_follows_the_field_direction():
@@ -63,8 +65,49 @@ def test_field_that_destroys_superconductivity_along_c_only():
     assert rec["results"]["perp"]["delta_o"] > 0.5
 
 
+def test_experimental_bound_for_every_averaging_choice():
+    """The junctions superconduct: Δo(B ∥ c) > 0 at T = 0.1 Tc0 bounds the field (Pauli: the gap
+    equation keeps a solution up to ≈ Δ0 = 1.76 Tc0 at T → 0, above Clogston's Δ0/√2 ≈ 1.25); one
+    stacking's λex of 50 meV is far beyond it, ⟨λex⟩ is not."""
+    bound = dft_handoff(_het(), MONOLAYER, _settings()).record["superconductivity_bound"]
+    b = bound["B_par_max_Tc0"]
+    assert bound["T"] == 0.1 and 1.25 < b < 1.77
+    assert order_parameter(0.1, 0.98 * b, theta_B=0.0, delta_soc=20.0, eta=1.0) > 0
+    assert order_parameter(0.1, 1.02 * b, theta_B=0.0, delta_soc=20.0, eta=1.0) == 0
+    kT_meV = constants.k * 7.0 / constants.e * 1e3
+    mu_B_meV = constants.physical_constants["Bohr magneton in eV/T"][0] * 1e3
+    assert bound["lambda_ex_max_meV"] == pytest.approx(2 * b * kT_meV, rel=1e-3)   # µB·B = λex/2
+    by = {c["choice"].split(" (")[0]: c for c in bound["choices"]}
+    assert not by["one stacking"]["superconducts"] and by["⟨λex⟩ handed off"]["superconducts"]
+    assert by["stacking average, 3×3 grid"]["B_Tc0"] == pytest.approx(0.25 / mu_B_meV * mu_B_meV / kT_meV, rel=1e-3)
+    assert [c["superconducts"] for c in bound["choices"]] == [c["B_Tc0"] < b for c in bound["choices"]]
+
+
 def test_delta_soc_from_the_monolayer():
     rec = dft_handoff(_het(), MONOLAYER, _settings(use_dft_delta_soc=True)).record
     kT_meV = constants.k * 7.0 / constants.e * 1e3
     assert rec["delta_soc_Tc0"] == pytest.approx(75.0 / kT_meV, rel=1e-9)
     assert rec["delta_soc_source"] == "DFT (monolayer, half splitting at K)"
+
+
+def test_summary_states_the_bound_beside_the_papers_average(tmp_path):
+    """results/summary.md: our numbers beside the paper's, and the bound for every λex choice."""
+    import json
+
+    from isingflow.summary import write_summary
+    from tests.conftest import REPO
+
+    het = _het()
+    rec = dft_handoff(het, MONOLAYER, _settings()).record
+    (tmp_path / "het.json").write_text(json.dumps({**het, "barrier_up_eV": 0.3}))
+    (tmp_path / "handoff.json").write_text(json.dumps(rec))
+    rows = write_summary(tmp_path / "summary.md", REPO / "workflow" / "paper_values.yaml",
+                         {"heterostructure": str(tmp_path / "het.json")}, None, "test",
+                         handoff_json=str(tmp_path / "handoff.json"))
+    text = (tmp_path / "summary.md").read_text()
+    barrier = next(r for r in rows if r["key"] == "barrier_up_eV")
+    assert barrier["ours"] == 0.3 and barrier["ratio"] == pytest.approx(0.3 / 0.27)
+    assert "## Experimental bound" in text
+    lines = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| ")}
+    assert lines["one stacking (the heterostructure's own λex)"].rstrip().endswith("| no |")
+    assert lines["the paper's ⟨λex⟩"].rstrip().endswith("| yes |")

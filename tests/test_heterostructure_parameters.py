@@ -29,11 +29,14 @@ T_EV = 0.15                        # t⊥ scale: 2t⊥ > λ everywhere, so the (
 # the keys of results/parameters/<heterostructure>.json (before provenance), in file order
 KEYS = [
     "system", "profile", "code", "lambda_ex_meV", "lambda_ex_path_average_meV", "lambda_ex_at_G_meV",
-    "lambda_ex_at_K_meV", "m_Nb_muB", "m_Nb_mean_abs_muB", "m_Cr_muB", "total_moment_muB",
+    "lambda_ex_at_K_meV", "m_Nb_muB", "m_Nb_mean_abs_muB",
+    "m_Nb_layer_integrated_muB", "m_Cr_muB", "total_moment_muB",
     "nbse2_fermi_level_vs_vacuum_eV", "crbr3_band_edges_vs_vacuum_eV", "crbr3_band_edges_at_K_vs_vacuum_eV",
-    "barrier_up_eV", "barrier_down_eV", "barrier_in_heterostructure_up_eV", "barrier_in_heterostructure_down_eV",
+    "barrier_up_eV", "barrier_down_eV", "barrier_at_K_up_eV", "barrier_at_K_down_eV",
+    "barrier_in_heterostructure_up_eV", "barrier_in_heterostructure_down_eV",
     "spin_polarization", "spin_filter_vacuum_aligned", "spin_filter_heterostructure", "t_perp_Gamma_meV",
-    "t_perp_K_meV", "t_perp_M_meV", "bilayer_t_perp_Gamma_meV", "bilayer_t_perp_K_meV", "t_perp_curves",
+    "t_perp_K_meV", "t_perp_M_meV", "t_perp_Gamma_up_meV", "t_perp_Gamma_down_meV", "t_perp_K_up_meV",
+    "t_perp_K_down_meV", "spin_filter_tunnelling", "bilayer_t_perp_Gamma_meV", "bilayer_t_perp_K_meV", "t_perp_curves",
     "hotspot_correlation_tperp2_vs_abs_delta_soc", "ensemble", "lambda_ex_avg_meV", "lambda_ex_grid_change_meV",
     "B_equiv_T", "B_equiv_parallel_to_magnet", "B_equiv_half_convention_T", "B_equiv_full_convention_T",
     "B_equiv_convention", "B_equiv_Tc_units", "Tc_K",
@@ -70,12 +73,14 @@ def _eps():
     return -0.3 + 0.6 * np.arange(NK) / (NK - 1)          # the Fermi-level band, eV
 
 
-def _stack_states(t, lam):
-    """Per spin: deep band pair, the split Fermi-level pair, the magnet's CB; unfold weights; layer of each."""
+def _stack_states(t, lam, t_down=None):
+    """Per spin: deep band pair, the split Fermi-level pair, the magnet's CB; unfold weights; layer of each.
+    ``t_down``: the minority spin's t⊥ (default: that of the majority)."""
     eps = _eps()
     out = []
     for sign, cb in ((-1, 1.0), (+1, 2.0)):
         shift = sign * lam / 2
+        t = t if sign < 0 or t_down is None else t_down
         out.append(np.stack([eps - 2.0 + shift - 0.01, eps - 2.0 + shift + 0.01, eps - t + shift, eps + t + shift,
                              np.full(NK, cb)], axis=-1))
     return np.stack(out)
@@ -89,8 +94,8 @@ def _projections(nspin):
     return proj
 
 
-def _unfolded(t, lam, spin_polarized=True):
-    eig = _stack_states(t, lam)[: 2 if spin_polarized else 1]
+def _unfolded(t, lam, spin_polarized=True, t_down=None):
+    eig = _stack_states(t, lam, t_down)[: 2 if spin_polarized else 1]
     W = np.ones_like(eig)
     W[..., 4] = 0.0                                      # the magnet's band is projected out
     return BandStructure(eigenvalues=eig, kpoints=(2 * KPTS) % 1, fermi_level=0.0, code="synthetic",
@@ -105,15 +110,18 @@ def _mesh():
                          symbols=["Nb", "Cr", "Nb"], atom_layers=[0, 1, 2], projections=_projections(2))
 
 
-def _monolayer():
-    """Non-SOC bands (deep, Fermi-level) and their SOC pairs split by ΔSOC(k) with ⟨σz⟩ = ∓1."""
-    eps = _eps()
+def _monolayer(n=9):
+    """Non-SOC bands (deep, Fermi-level) and their SOC pairs split by ΔSOC(k) with ⟨σz⟩ = ∓1, on the
+    path of ``n`` points per segment (the stack's has 9)."""
+    kpts, labels, seg = _path(n)
+    nk = len(kpts)
+    eps = -0.3 + 0.6 * np.arange(nk) / (nk - 1)
     nosoc = np.stack([eps - 2.0, eps], axis=-1)[None]
-    d = SOC_K_EV * _soc_fraction()
+    d = SOC_K_EV * np.array([0.0 if i == 0 else 1.0 if i == 1 else 1 - x for i, x in seg])
     soc = np.stack([eps - 2.0 - d / 2, eps - 2.0 + d / 2, eps - d / 2, eps + d / 2], axis=-1)[None]
-    sz = np.zeros((NK, 4, 3))
+    sz = np.zeros((nk, 4, 3))
     sz[:, 0::2, 2], sz[:, 1::2, 2] = 1.0, -1.0           # lower state σz > 0: splitting ε(σz<0) − ε(σz>0) > 0
-    common = {"kpoints": KPTS, "fermi_level": 0.0, "code": "synthetic", "cell": CELL, "path_labels": LABELS}
+    common = {"kpoints": kpts, "fermi_level": 0.0, "code": "synthetic", "cell": CELL, "path_labels": labels}
     return (BandStructure(eigenvalues=soc, soc=True, spin_expectation=sz, **common),
             BandStructure(eigenvalues=nosoc, **common))
 
@@ -130,8 +138,8 @@ def _ensemble(avg_meV=-0.04):
             "method": "registry average", "provenance": {"created_utc": "now"}}
 
 
-def _inputs(**changes):
-    soc, nosoc = _monolayer()
+def _inputs(monolayer_points=9, **changes):
+    soc, nosoc = _monolayer(monolayer_points)
     fields = dict(het_gs={"spin_polarized": True, "magmoms_muB": MOMENTS, "magmom_total_muB": 2.99},
                   het_mesh=_mesh(), het_unfolded=_unfolded(_t_perp_eV(T_EV), LAM_EV),
                   bilayer_unfolded=_unfolded(_t_perp_eV(1e-4), 0.0, spin_polarized=False),
@@ -178,6 +186,11 @@ def test_exchange_splitting_and_moments(result):
         assert p[key] == pytest.approx(1000 * LAM_EV, abs=1e-9), key
     assert p["m_Nb_muB"] == [0.01, -0.02] and p["m_Cr_muB"] == [3.0]
     assert p["m_Nb_mean_abs_muB"] == pytest.approx(0.015)
+    assert p["m_Nb_layer_integrated_muB"] is None          # this gs.json records no slab moments
+    slabs = {"spin_polarized": True, "magmoms_muB": MOMENTS, "magmom_total_muB": 2.99,
+             "layer_moments_muB": {"0": 0.03, "1": 3.2, "2": -0.04}}
+    with_slabs = heterostructure_parameters(_inputs(het_gs=slabs), _settings(), "tri", "bi", "test").parameters
+    assert with_slabs["m_Nb_layer_integrated_muB"] == [0.03, -0.04]
     assert p["total_moment_muB"] == 2.99
 
 
@@ -189,6 +202,7 @@ def test_alignment_barriers_and_spin_filter(result):
     assert edges["down"]["gap_eV"] == pytest.approx(2.5)
     assert p["crbr3_band_edges_at_K_vs_vacuum_eV"] == edges
     assert p["barrier_up_eV"] == pytest.approx(0.2) and p["barrier_down_eV"] == pytest.approx(0.7)
+    assert p["barrier_at_K_up_eV"] == pytest.approx(0.2) and p["barrier_at_K_down_eV"] == pytest.approx(0.7)
     assert p["barrier_in_heterostructure_up_eV"] == pytest.approx(1.0)
     assert p["barrier_in_heterostructure_down_eV"] == pytest.approx(2.0)
     for row in p["spin_filter_vacuum_aligned"]:
@@ -207,14 +221,61 @@ def test_t_perp_and_hot_spots(result):
     assert p["t_perp_M_meV"] == pytest.approx(t[i_M])
     assert p["t_perp_K_meV"] == pytest.approx(t[i_K])     # Γ–K is the reversed K–Γ segment: ends at K
     assert p["bilayer_t_perp_Gamma_meV"] == pytest.approx(1000 * _t_perp_eV(1e-4)[0])
-    assert set(p["t_perp_curves"]) == {"tri|G-M", "tri|G-K", "bi|G-M", "bi|G-K"}
-    gk = p["t_perp_curves"]["tri|G-K"]
+    assert set(p["t_perp_curves"]) == {"tri|up|G-M", "tri|up|G-K", "tri|down|G-M", "tri|down|G-K",
+                                       "bi|both|G-M", "bi|both|G-K"}
+    gk = p["t_perp_curves"]["tri|down|G-K"]
     assert gk["k_inv_angstrom"][-1] == pytest.approx(4 * np.pi / (3 * A))    # |ΓK| = 4π/3a
     # |t⊥|² against |ΔSOC| along Γ–K, both known in closed form
     idx = np.arange(LABELS[3][0], i_K - 1, -1)
     expected = np.corrcoef(t[idx] ** 2, 1000 * SOC_K_EV * _soc_fraction()[idx])[0, 1]
     assert p["hotspot_correlation_tperp2_vs_abs_delta_soc"] == pytest.approx(expected, abs=1e-9)
     assert result.hot_spots.correlation == p["hotspot_correlation_tperp2_vs_abs_delta_soc"]
+
+
+def test_hot_spots_pair_the_same_k_when_the_paths_differ():
+    """A monolayer SOC path twice as dense as the stack's: ΔSOC is interpolated onto the stack's k
+    (exact here, ΔSOC is linear along K–Γ), so the correlation is the one on common k-points."""
+    res = heterostructure_parameters(_inputs(monolayer_points=17), _settings(), "tri", "bi", "test")
+    t = 1000 * _t_perp_eV(T_EV)
+    idx = np.arange(LABELS[3][0], LABELS[2][0] - 1, -1)
+    expected = np.corrcoef(t[idx] ** 2, 1000 * SOC_K_EV * _soc_fraction()[idx])[0, 1]
+    assert res.parameters["hotspot_correlation_tperp2_vs_abs_delta_soc"] == pytest.approx(expected, abs=1e-9)
+    assert res.hot_spots.delta_soc_full_meV == pytest.approx(1000 * SOC_K_EV * _soc_fraction()[idx], abs=1e-9)
+
+
+def test_t_perp_per_spin_and_the_tunnelling_spin_filter():
+    t = _t_perp_eV(T_EV)
+    res = heterostructure_parameters(_inputs(het_unfolded=_unfolded(t, LAM_EV, t_down=t / 2)), _settings(),
+                                     "tri", "bi", "test").parameters
+    assert res["t_perp_Gamma_up_meV"] == pytest.approx(1000 * t[0])
+    assert res["t_perp_Gamma_down_meV"] == pytest.approx(500 * t[0])
+    assert res["t_perp_Gamma_meV"] == pytest.approx(1000 * t[0] * np.sqrt((1 + 0.25) / 2))   # √⟨t⊥²⟩
+    gamma = res["spin_filter_tunnelling"]["Gamma"]
+    assert gamma["T_up_over_T_down"] == pytest.approx(4.0) and gamma["spin_polarization"] == pytest.approx(0.6)
+
+
+def test_lambda_ex_at_K_ignores_folded_partners():
+    """At primitive K a folded partner (unfold weight 0.3) sits at E_F with another splitting: only the
+    states that unfold onto K give λex there."""
+    b = _unfolded(_t_perp_eV(T_EV), LAM_EV)
+    iK = LABELS[2][0]
+    partner = np.zeros((2, NK, 2))
+    partner[...] = -5.0                                               # far below E_F except at K
+    partner[0, iK, 0], partner[1, iK, 0] = 0.01, -0.01                # a pair at E_F split by −20 meV
+    eig = np.concatenate([b.eigenvalues, partner], axis=-1)
+    w_partner = np.zeros((2, NK, 2))
+    w_partner[:, iK, 0] = 0.3                                         # mostly another primitive k's state
+    W = np.concatenate([b.unfold_weights, w_partner], axis=-1)
+    proj = np.concatenate([b.projections, np.tile([0.5, 0.0, 0.5], (2, NK, 2, 1))], axis=2)
+    folded = BandStructure(eigenvalues=eig, kpoints=b.kpoints, fermi_level=0.0, code="synthetic", cell=b.cell,
+                           symbols=b.symbols, atom_layers=b.atom_layers, projections=proj, unfold_weights=W,
+                           kpoints_primitive=b.kpoints_primitive, primitive_cell=b.primitive_cell,
+                           path_labels=b.path_labels)
+    p = heterostructure_parameters(_inputs(het_unfolded=folded), _settings(), "tri", "bi", "test").parameters
+    assert p["lambda_ex_at_K_meV"] == pytest.approx(1000 * LAM_EV, abs=1e-9)
+    keep_all = _settings(lambda_ex={**_settings()["lambda_ex"], "min_unfold_weight": 0.2})
+    p2 = heterostructure_parameters(_inputs(het_unfolded=folded), keep_all, "tri", "bi", "test").parameters
+    assert abs(p2["lambda_ex_at_K_meV"] - 1000 * LAM_EV) > 10     # without the filter the partner spoils K
 
 
 def test_equivalent_field_of_the_ensemble_average(result):

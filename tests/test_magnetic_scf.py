@@ -15,6 +15,8 @@ from isingflow.dft.gpaw.magnetic import (
     moment_change_muB,
     seed_moments,
     seeded_atoms,
+    slab_boundaries_angstrom,
+    slab_moments_muB,
 )
 from tests.conftest import REPO
 
@@ -49,6 +51,17 @@ def test_seeds_only_empty_sites_of_magnetic_structures():
     assert seeded_atoms(atoms, {"Nb": 0.1, "Se": 0.1}) == []      # magnetic sites of seeded elements only
 
 
+def test_slab_moments_split_the_magnetisation_midway_between_layers():
+    atom_z, layers = [10.0, 11.0, 16.0, 20.0], [0, 0, 1, 2]
+    bounds = slab_boundaries_angstrom(atom_z, layers)
+    assert bounds == {0: (-np.inf, 13.5), 1: (13.5, 18.0), 2: (18.0, np.inf)}
+    z = np.arange(0, 30, 0.01)
+    m_z = 1.0 * np.exp(-((z - 16.0) / 0.5) ** 2) / (0.5 * np.sqrt(np.pi)) - 0.2 * (np.abs(z - 10.5) < 0.5)
+    slabs = slab_moments_muB(z, m_z, atom_z, layers)
+    assert slabs["1"] == pytest.approx(1.0, abs=1e-4) and slabs["0"] == pytest.approx(-0.2, abs=5e-3)
+    assert slabs["2"] == pytest.approx(0.0, abs=1e-6)
+
+
 @pytest.fixture(scope="module")
 def smoke():
     with open(REPO / "config" / "config.yaml") as fh:
@@ -60,9 +73,11 @@ def test_both_seed_signs_run_and_moments_are_converged(smoke, tmp_path):
     """Both seeds are solved, the lower energy is kept, and driving the SCF further moves no moment
     by more than the stated tolerance (with the old total-density mixing and energy/density criteria
     the induced moments of the smoke NbSe2/CrBr3 bilayer moved by 3e-3 µB and changed sign)."""
-    settings = {**smoke, "seed_moments_muB": {"Se": 0.05}, "scf_magmom_tol_muB": 1e-3}
+    settings = {**smoke, "seed_moments_muB": {"Se": 0.05}, "scf_magmom_tol_muB": 1e-3, "seed_both_signs": True}
     summary = run_ground_state(nbse2(1.0), settings, tmp_path / "gs.gpw", txt=tmp_path / "gs.txt",
-                               cache_dir=tmp_path / "cache")
+                               cache_dir=tmp_path / "cache", atom_layers=[0, 0, 0])
+    # one layer: its slab holds the whole cell's magnetisation
+    assert summary["layer_moments_muB"]["0"] == pytest.approx(summary["magmom_total_muB"], abs=0.02)
     signs = [s["seed_sign"] for s in summary["seed_solutions"]]
     assert signs == [1, -1]
     energies = {s["seed_sign"]: s["energy_eV"] for s in summary["seed_solutions"]}

@@ -85,8 +85,10 @@ class Alignment:
     fermi_level_vs_vacuum_eV: float                 # superconductor monolayer
     edges_vs_vacuum_eV: dict[str, BandEdges]        # magnet monolayer, whole path
     edges_at_K_vs_vacuum_eV: dict[str, BandEdges]   # magnet monolayer, at K
-    barrier_up_eV: float                            # CBM↑ − E_F (vacuum-aligned monolayers)
+    barrier_up_eV: float                            # CBM↑ − E_F (vacuum-aligned monolayers, global CBM)
     barrier_down_eV: float
+    barrier_at_K_up_eV: float                       # CB↑(K) − E_F (as the paper aligns them, at K)
+    barrier_at_K_down_eV: float
     barrier_in_heterostructure_up_eV: float         # lowest empty magnet state above E_F, in the stack
     barrier_in_heterostructure_down_eV: float
 
@@ -102,7 +104,9 @@ def band_alignment(sc_gs: dict, mag_gs: dict, mag_bands: BandStructure, het_mesh
     """Tunnelling barriers of the magnet for each spin, two ways.
 
     Vacuum-aligned monolayers: barrier = CBM_σ(magnet) − E_F(superconductor), both against their
-    own vacuum level.  Inside the heterostructure: the lowest empty state with weight >
+    own vacuum level, with the global CBM of the path and with the lowest conduction state at K
+    (the paper's alignment; the Fermi-surface pockets of NbSe2 around K tunnel through it).
+    Inside the heterostructure: the lowest empty state with weight >
     ``min_layer_weight`` on ``magnet_layers`` above the stack's E_F.
     """
     ef_vs_vac = sc_gs["fermi_level_eV"] - vacuum_level_eV(sc_gs)
@@ -113,4 +117,6 @@ def band_alignment(sc_gs: dict, mag_gs: dict, mag_bands: BandStructure, het_mesh
     return Alignment(fermi_level_vs_vacuum_eV=ef_vs_vac, edges_vs_vacuum_eV=edges, edges_at_K_vs_vacuum_eV=edges_K,
                      barrier_up_eV=edges["up"]["cbm_eV"] - ef_vs_vac,
                      barrier_down_eV=edges["down"]["cbm_eV"] - ef_vs_vac,
+                     barrier_at_K_up_eV=edges_K["up"]["cbm_eV"] - ef_vs_vac,
+                     barrier_at_K_down_eV=edges_K["down"]["cbm_eV"] - ef_vs_vac,
                      barrier_in_heterostructure_up_eV=het[0], barrier_in_heterostructure_down_eV=het[1])

@@ -199,7 +199,7 @@ def _spin_pairs(e_up: np.ndarray, e_down: np.ndarray, max_shift_eV: float):
 
 def exchange_splitting(bands: BandStructure, layers: list[int], min_layer_weight: float = 0.5,
                        window_eV: float = 1.0, fermi_broadening_eV: float = 0.1,
-                       max_shift_eV: float = 0.4) -> ExchangeSplitting:
+                       max_shift_eV: float = 0.4, min_unfold_weight: float = 0.5) -> ExchangeSplitting:
     """Exchange splitting of the bands of ``layers`` (e.g. the NbSe2 layers) near E_F.
 
     For every k, the states with weight > ``min_layer_weight`` on ``layers`` within ``window_eV`` of
@@ -207,11 +207,15 @@ def exchange_splitting(bands: BandStructure, layers: list[int], min_layer_weight
     |ε↓ − ε↑| (Hungarian algorithm; pairs further apart than ``max_shift_eV`` are dropped, e.g. a
     state whose partner hybridised with the magnet), and λex = ε↓ − ε↑ for each pair.  The average
     over the Fermi-level states weights each pair by −∂f/∂E at its mean energy (Fermi–Dirac width
-    ``fermi_broadening_eV``), i.e. by how much it sits at the Fermi level.
+    ``fermi_broadening_eV``), i.e. by how much it sits at the Fermi level.  On an unfolded band
+    path only states whose unfolding weight at the primitive k exceeds ``min_unfold_weight`` count:
+    a supercell k holds the folded partners of other primitive k, whose splitting is not λex here.
     """
     if not bands.spin_polarized or bands.soc:
         raise ValueError(f"{bands.source}: λex needs a collinear spin-polarised band structure")
     w = layer_weight(bands, layers)
+    if bands.unfold_weights is not None:
+        w = np.where(bands.unfold_weights > min_unfold_weight, w, 0.0)
     e = bands.eigenvalues - bands.fermi_level
     kweight = bands.weights if bands.weights is not None else np.ones(bands.nkpts)
     per_k = np.full(bands.nkpts, np.nan)

@@ -68,22 +68,28 @@ class Ensemble(TypedDict, total=False):
 
 
 def fit_exponential_decay(d_angstrom, lambda_meV, d_eval_angstrom: float, weights=None) -> ExponentialFit:
-    """Fit |λ(d)| = A·exp(−d/ℓ) by (weighted) least squares on log|λ|; evaluate at ``d_eval_angstrom``.
+    """Fit λ(d) = A·exp(−d/ℓ), sign kept, by (weighted) least squares on log|λ|; evaluate at ``d_eval_angstrom``.
 
-    Every point may be one registry at one distance (``weights``: the registries' weights), so
-    that the scatter between registries enters the uncertainty.  Returns A (meV), ℓ (Å) with its
-    1σ error, the value at ``d_eval`` with a 1σ uncertainty from the fit covariance (residual
-    variance with n − 2 degrees of freedom, propagated in log space; zero for an exact two-point
-    fit), and the residual scatter.  A fit that does not decay (ℓ ≤ 0) raises
-    :class:`PhysicsGateError`.
+    λex is signed (the superconductor's bands split parallel or antiparallel to the magnet), so
+    A carries the common sign of the points and the value at ``d_eval`` keeps it; points of both
+    signs cannot lie on one exponential and raise :class:`PhysicsGateError`, as does a zero.
+    Returns A (meV), ℓ (Å) with its 1σ error, the value at ``d_eval`` with a 1σ uncertainty from
+    the fit covariance (residual variance with n − 2 degrees of freedom, propagated in log space;
+    zero for an exact two-point fit), and the residual scatter.  A fit that does not decay
+    (ℓ ≤ 0) raises :class:`PhysicsGateError`.
     """
     d = np.asarray(d_angstrom, dtype=float)
-    lam = np.abs(np.asarray(lambda_meV, dtype=float))
+    signed = np.asarray(lambda_meV, dtype=float)
+    lam = np.abs(signed)
     w = np.ones_like(d) if weights is None else np.asarray(weights, dtype=float)
     if len(np.unique(d)) < 2:
         raise PhysicsGateError("λex(d) fit needs at least two distinct distances")
     if np.any(lam <= 0):
         raise PhysicsGateError("λex(d) fit: a zero exchange splitting cannot be fitted in log space")
+    if len(set(np.sign(signed))) > 1:
+        raise PhysicsGateError(f"λex(d) changes sign between the points {signed.round(3).tolist()} meV: "
+                               "no single exponential describes it")
+    sign = float(np.sign(signed[0]))
     w = w / w.mean()
     X = np.c_[np.ones_like(d), d]
     y = np.log(lam)
@@ -101,9 +107,9 @@ def fit_exponential_decay(d_angstrom, lambda_meV, d_eval_angstrom: float, weight
     log_val = float(x_eval @ coef)
     log_err = float(np.sqrt(x_eval @ cov @ x_eval))
     val = float(np.exp(log_val))
-    return ExponentialFit(A_meV=float(np.exp(coef[0])), decay_length_angstrom=float(-1 / slope),
+    return ExponentialFit(A_meV=sign * float(np.exp(coef[0])), decay_length_angstrom=float(-1 / slope),
                           decay_length_err_angstrom=float(np.sqrt(cov[1, 1]) / slope ** 2),
-                          value_meV=val, value_err_meV=val * log_err, n_points=int(len(d)),
+                          value_meV=sign * val, value_err_meV=val * log_err, n_points=int(len(d)),
                           d_eval_angstrom=float(d_eval_angstrom),
                           log_residual_rms=float(np.sqrt(np.mean(resid ** 2))))
 
@@ -147,7 +153,9 @@ def ensemble_average(rows: list[dict], d_eval_angstrom: float, stacking_grids: S
     ``lambda_ex_meV``.  At every distance the stacking average Σ_τ w_τ λex(τ) is given for every
     grid of ``stacking_grids`` the rows cover (:func:`grid_averages`), and the change from the next
     coarser grid to the finest (the convergence measure).  With two or more distances an
-    exponential is fitted to all points.  ⟨λex⟩ is the finest grid's average at
+    exponential, sign kept, is fitted to the signed stacking averages of the distances
+    (:func:`fit_exponential_decay`; the registries of one distance may split either way, their
+    average is what the interface sees).  ⟨λex⟩ is the finest grid's average at
     ``d_eval_angstrom`` when that distance was computed, else the fit's value there.  Without any
     grid the rows' own weights are used (e.g. the three-fold shifts alone: not a grid average).
     """
@@ -164,8 +172,7 @@ def ensemble_average(rows: list[dict], d_eval_angstrom: float, stacking_grids: S
                    d_eval_angstrom=float(d_eval_angstrom), fit=None, lambda_ex_avg_by_grid_meV={},
                    lambda_ex_grid_change_meV=None)
     if len(ds) >= 2:
-        out["fit"] = fit_exponential_decay([r["d_angstrom"] for r in rows], [r["lambda_ex_meV"] for r in rows],
-                                           d_eval_angstrom, weights=[r["weight"] for r in rows])
+        out["fit"] = fit_exponential_decay(list(by_d), list(by_d.values()), d_eval_angstrom)
     what = (f"stacking average over the {finest}×{finest} grid of lateral shifts" if finest
             else "average over the sampled shifts (no grid: not a converged stacking average)")
     hit = [d for d in ds if abs(d - d_eval_angstrom) < 1e-3]
@@ -179,7 +186,7 @@ def ensemble_average(rows: list[dict], d_eval_angstrom: float, stacking_grids: S
             out["method"] += f" (convergence: change from the {grids[-2]}×{grids[-2]} grid)"
     else:
         out["lambda_ex_avg_meV"] = out["fit"]["value_meV"]
-        out["method"] = f"exponential fit evaluated at d = {d_eval_angstrom:g} Å (points weighted as the {what})"
+        out["method"] = f"exponential fit of the {what} at each distance, evaluated at d = {d_eval_angstrom:g} Å"
     return out
 
 

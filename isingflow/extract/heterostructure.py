@@ -24,7 +24,14 @@ from isingflow.extract.bands import (
     monolayer_soc_parameters,
 )
 from isingflow.extract.errors import PhysicsGateError
-from isingflow.extract.hopping import HotSpots, TPerpCurve, hot_spots, t_perp_curves
+from isingflow.extract.hopping import (
+    HotSpots,
+    TPerpCurve,
+    hot_spots,
+    spin_averaged,
+    t_perp_curves,
+    tunnelling_spin_filter,
+)
 from isingflow.extract.units import field_from_exchange, tesla_to_tc_units
 
 log = logging.getLogger(__name__)
@@ -87,24 +94,32 @@ class HeterostructureParameters(EquivalentField, total=False):
     lambda_ex_at_K_meV: float | None
     m_Nb_muB: list[float]
     m_Nb_mean_abs_muB: float
+    m_Nb_layer_integrated_muB: list[float] | None   # magnetisation over each superconductor layer's slab
     m_Cr_muB: list[float]
     total_moment_muB: float
     nbse2_fermi_level_vs_vacuum_eV: float
     crbr3_band_edges_vs_vacuum_eV: dict[str, BandEdges]
     crbr3_band_edges_at_K_vs_vacuum_eV: dict[str, BandEdges]
-    barrier_up_eV: float
+    barrier_up_eV: float                       # vacuum-aligned, global CBM of the magnet
     barrier_down_eV: float
+    barrier_at_K_up_eV: float                  # vacuum-aligned, conduction state at K (the paper's)
+    barrier_at_K_down_eV: float
     barrier_in_heterostructure_up_eV: float
     barrier_in_heterostructure_down_eV: float
     spin_polarization: dict[str, float]        # n_layers → P, vacuum-aligned barriers
     spin_filter_vacuum_aligned: list[SpinFilterRow]
     spin_filter_heterostructure: list[SpinFilterRow]
-    t_perp_Gamma_meV: float
+    t_perp_Gamma_meV: float                    # spin-averaged: √⟨t⊥²⟩ over the two spins
     t_perp_K_meV: float
     t_perp_M_meV: float
+    t_perp_Gamma_up_meV: float
+    t_perp_Gamma_down_meV: float
+    t_perp_K_up_meV: float
+    t_perp_K_down_meV: float
+    spin_filter_tunnelling: dict[str, dict]    # "Gamma"/"K" → (t⊥↑/t⊥↓)², P
     bilayer_t_perp_Gamma_meV: float
     bilayer_t_perp_K_meV: float
-    t_perp_curves: dict[str, TPerpRecord]      # "<system>|<segment>"
+    t_perp_curves: dict[str, TPerpRecord]      # "<system>|<spin>|<segment>", spin up/down/both
     hotspot_correlation_tperp2_vs_abs_delta_soc: float
     ensemble: dict
     lambda_ex_avg_meV: float
@@ -117,7 +132,7 @@ class HeterostructureResult:
 
     parameters: HeterostructureParameters
     alignment: Alignment                                # Fig. 1b
-    t_perp: dict[str, dict[str, TPerpCurve]]            # Fig. 1d: system → segment → t⊥(k)
+    t_perp: dict[str, dict[str, dict[str, TPerpCurve]]]  # Fig. 1d: system → spin → segment → t⊥(k)
     hot_spots: HotSpots                                 # hot-spot figure
     unfolded: BandStructure                             # Fig. 1c
     superconductor_layers: list[int]
@@ -156,6 +171,13 @@ def _moments(inputs: HeterostructureInputs, settings: dict[str, Any]) -> tuple[l
     return m_sc, m_mag
 
 
+def _slab_moments(gs: dict, layers: list[int]) -> list[float] | None:
+    """The moments integrated over the slabs of ``layers`` (``gs.json`` ``layer_moments_muB``; None
+    for a ground state that did not record them, e.g. a parsed VASP/QE run)."""
+    slabs = gs.get("layer_moments_muB")
+    return None if not slabs else [float(slabs[str(lay)]) for lay in layers]
+
+
 def _spin_filters(align: Alignment, sf: dict[str, Any]) -> tuple[list[SpinFilterRow], list[SpinFilterRow]]:
     """WKB spin filter with the vacuum-aligned barriers (floored at 1 µeV) and with those inside the stack."""
     args = (sf["layer_thickness_angstrom"], sf["n_layers"], sf["effective_mass"])
@@ -164,14 +186,25 @@ def _spin_filters(align: Alignment, sf: dict[str, Any]) -> tuple[list[SpinFilter
     return vac, het
 
 
-def _t_perp_record(curves: dict[str, dict[str, TPerpCurve]], system: str, bilayer: str) -> dict[str, Any]:
-    het, bil = curves[system], curves[bilayer]
+def _t_perp_record(curves: dict[str, dict[str, dict[str, TPerpCurve]]], system: str, bilayer: str) -> dict[str, Any]:
+    """The t⊥ numbers of the record: spin-averaged at Γ, K, M, per spin at Γ and K, the tunnelling
+    spin filter, the bilayer's, and every curve."""
+    het = {seg: spin_averaged({s: c[seg] for s, c in curves[system].items()}) for seg in ("G-M", "G-K")}
+    bil = {seg: spin_averaged({s: c[seg] for s, c in curves[bilayer].items()}) for seg in ("G-M", "G-K")}
+    by_spin = curves[system]
+    up, down = by_spin.get("up", by_spin.get("both")), by_spin.get("down", by_spin.get("both"))
     return {"t_perp_Gamma_meV": het["G-M"].at_start_meV, "t_perp_K_meV": het["G-K"].at_end_meV,
             "t_perp_M_meV": het["G-M"].at_end_meV,
+            "t_perp_Gamma_up_meV": up["G-M"].at_start_meV, "t_perp_Gamma_down_meV": down["G-M"].at_start_meV,
+            "t_perp_K_up_meV": up["G-K"].at_end_meV, "t_perp_K_down_meV": down["G-K"].at_end_meV,
+            "spin_filter_tunnelling": {
+                "Gamma": tunnelling_spin_filter(up["G-M"].at_start_meV, down["G-M"].at_start_meV),
+                "K": tunnelling_spin_filter(up["G-K"].at_end_meV, down["G-K"].at_end_meV)},
             "bilayer_t_perp_Gamma_meV": bil["G-M"].at_start_meV, "bilayer_t_perp_K_meV": bil["G-K"].at_end_meV,
-            "t_perp_curves": {f"{name}|{seg}": TPerpRecord(k_inv_angstrom=c.k_distance_inv_angstrom,
-                                                           t_perp_meV=c.t_perp_meV)
-                              for name, segs in curves.items() for seg, c in segs.items()}}
+            "t_perp_curves": {f"{name}|{spin}|{seg}": TPerpRecord(k_inv_angstrom=c.k_distance_inv_angstrom,
+                                                                  t_perp_meV=c.t_perp_meV)
+                              for name, spins in curves.items() for spin, segs in spins.items()
+                              for seg, c in segs.items()}}
 
 
 def heterostructure_parameters(inputs: HeterostructureInputs, settings: dict[str, Any], system: str,
@@ -197,7 +230,9 @@ def heterostructure_parameters(inputs: HeterostructureInputs, settings: dict[str
     n_d = monolayer_soc_parameters(inputs.sc_soc, inputs.sc_nosoc)["band_index_nosoc"]
     curves = {name: t_perp_curves(b, n_d, lam_cfg["min_layer_weight"])
               for name, b in ((system, inputs.het_unfolded), (bilayer, inputs.bilayer_unfolded))}
-    spots = hot_spots(curves[system]["G-K"], ising_splitting(inputs.sc_soc, inputs.sc_nosoc, "G", "K").splitting_meV)
+    soc = ising_splitting(inputs.sc_soc, inputs.sc_nosoc, "G", "K")
+    spots = hot_spots(spin_averaged({s: c["G-K"] for s, c in curves[system].items()}),
+                      soc.k_distance_inv_angstrom, soc.splitting_meV)
     ens = {k: v for k, v in inputs.ensemble.items() if k != "provenance"}
     log.info("⟨λex⟩ = %.3f meV (grid change %s) from %s (%s)", ens["lambda_ex_avg_meV"],
              ens.get("lambda_ex_grid_change_meV"), ens["system"], ens["method"])
@@ -206,11 +241,13 @@ def heterostructure_parameters(inputs: HeterostructureInputs, settings: dict[str
         lambda_ex_meV=lam_mesh.average_meV, lambda_ex_path_average_meV=lam_path.average_meV,
         lambda_ex_at_G_meV=lam_path.at_label_meV.get("G"), lambda_ex_at_K_meV=lam_path.at_label_meV.get("K"),
         m_Nb_muB=m_sc, m_Nb_mean_abs_muB=float(np.mean(np.abs(m_sc))),
+        m_Nb_layer_integrated_muB=_slab_moments(inputs.het_gs, sc_layers),
         m_Cr_muB=m_mag, total_moment_muB=inputs.het_gs["magmom_total_muB"],
         nbse2_fermi_level_vs_vacuum_eV=align.fermi_level_vs_vacuum_eV,
         crbr3_band_edges_vs_vacuum_eV=align.edges_vs_vacuum_eV,
         crbr3_band_edges_at_K_vs_vacuum_eV=align.edges_at_K_vs_vacuum_eV,
         barrier_up_eV=align.barrier_up_eV, barrier_down_eV=align.barrier_down_eV,
+        barrier_at_K_up_eV=align.barrier_at_K_up_eV, barrier_at_K_down_eV=align.barrier_at_K_down_eV,
         barrier_in_heterostructure_up_eV=align.barrier_in_heterostructure_up_eV,
         barrier_in_heterostructure_down_eV=align.barrier_in_heterostructure_down_eV,
         spin_polarization={str(r["n_layers"]): r["spin_polarization"] for r in filt_vac},

@@ -82,10 +82,34 @@ def interlayer_hopping(bands: BandStructure, band_index_primitive: int, start: s
     return TPerpCurve(k_distance_inv_angstrom=dist, t_perp_meV=t_perp, pair_energy_meV=energy)
 
 
-def t_perp_curves(bands: BandStructure, band_index_primitive: int, min_weight: float) -> dict[str, TPerpCurve]:
-    """t⊥(k) of the majority spin along every segment of :data:`SEGMENTS`."""
-    return {seg: interlayer_hopping(bands, band_index_primitive, s0, s1, spin=0, min_weight=min_weight)
-            for seg, (s0, s1) in SEGMENTS.items()}
+def t_perp_curves(bands: BandStructure, band_index_primitive: int,
+                  min_weight: float) -> dict[str, dict[str, TPerpCurve]]:
+    """t⊥(k) per spin channel (``up``/``down``, or ``both`` without spin polarisation) along every
+    segment of :data:`SEGMENTS`.  Through a magnet t⊥ depends on the spin: each channel tunnels
+    through its own barrier."""
+    names = ("up", "down") if bands.nspins == 2 else ("both",)
+    return {name: {seg: interlayer_hopping(bands, band_index_primitive, s0, s1, spin=s, min_weight=min_weight)
+                   for seg, (s0, s1) in SEGMENTS.items()}
+            for s, name in enumerate(names)}
+
+
+def spin_averaged(curves: dict[str, TPerpCurve]) -> TPerpCurve:
+    """t⊥ of the spin-averaged tunnelling weight, √(⟨t⊥²⟩ over the spin channels), on one segment."""
+    first = next(iter(curves.values()))
+    t2 = np.mean([c.t_perp_meV ** 2 for c in curves.values()], axis=0)
+    energy = np.mean([c.pair_energy_meV for c in curves.values()], axis=0)
+    return TPerpCurve(k_distance_inv_angstrom=first.k_distance_inv_angstrom, t_perp_meV=np.sqrt(t2),
+                      pair_energy_meV=energy)
+
+
+def tunnelling_spin_filter(t_up_meV: float, t_down_meV: float) -> dict[str, float | None]:
+    """The microscopic spin filter of the hopping through the magnet at one k: the ratio of the
+    spin-resolved tunnelling weights (t⊥↑/t⊥↓)² and P = (t↑² − t↓²)/(t↑² + t↓²); None where a
+    channel's pair was not found."""
+    if not (np.isfinite(t_up_meV) and np.isfinite(t_down_meV)) or t_down_meV <= 0:
+        return {"T_up_over_T_down": None, "spin_polarization": None}
+    up2, down2 = t_up_meV ** 2, t_down_meV ** 2
+    return {"T_up_over_T_down": float(up2 / down2), "spin_polarization": float((up2 - down2) / (up2 + down2))}
 
 
 def hotspot_correlation(t_perp_meV: np.ndarray, delta_soc_meV: np.ndarray) -> float:
@@ -100,17 +124,27 @@ def hotspot_correlation(t_perp_meV: np.ndarray, delta_soc_meV: np.ndarray) -> fl
 
 @dataclass
 class HotSpots:
-    """|t⊥(k)|² beside ΔSOC(k) along Γ–K, on their common k-points (the hot-spot figure)."""
+    """|t⊥(k)|² beside ΔSOC(k) along Γ–K on the stack's k-points (the hot-spot figure)."""
 
-    k_distance_inv_angstrom: np.ndarray
+    k_distance_inv_angstrom: np.ndarray   # from Γ, the stack's unfolded path
     t_perp_meV: np.ndarray
-    delta_soc_full_meV: np.ndarray
+    delta_soc_full_meV: np.ndarray        # the monolayer's ΔSOC interpolated onto those k
     correlation: float
 
 
-def hot_spots(t_perp_G_K: TPerpCurve, delta_soc_full_meV: np.ndarray) -> HotSpots:
-    """Correlation of |t⊥|² with |ΔSOC| along Γ–K over the first k-points common to both paths."""
-    n = min(len(delta_soc_full_meV), len(t_perp_G_K.t_perp_meV))
-    t, split = t_perp_G_K.t_perp_meV[:n], delta_soc_full_meV[:n]
-    return HotSpots(k_distance_inv_angstrom=t_perp_G_K.k_distance_inv_angstrom[:n], t_perp_meV=t,
-                    delta_soc_full_meV=split, correlation=hotspot_correlation(t, split))
+def hot_spots(t_perp_G_K: TPerpCurve, soc_k_distance_inv_angstrom: np.ndarray,
+              delta_soc_full_meV: np.ndarray) -> HotSpots:
+    """Correlation of |t⊥|² with |ΔSOC| along Γ–K, both on the stack's k-points.
+
+    The two curves come from different calculations with different path densities (the stack's
+    unfolded path, the monolayer's SOC path), so ΔSOC(k) is interpolated linearly onto the
+    stack's k-points by their fractional position along Γ–K (k / |ΓK| of each path: the same
+    k in Å⁻¹ when the superconductor keeps its lattice in the stack, K onto K when it is strained).
+    """
+    k_soc = np.asarray(soc_k_distance_inv_angstrom, dtype=float)
+    k_t = t_perp_G_K.k_distance_inv_angstrom
+    if k_soc[-1] <= 0 or k_t[-1] <= 0:
+        raise PhysicsGateError("hot spots: a Γ–K segment of zero length")
+    split = np.interp(k_t / k_t[-1], k_soc / k_soc[-1], np.asarray(delta_soc_full_meV, dtype=float))
+    return HotSpots(k_distance_inv_angstrom=k_t, t_perp_meV=t_perp_G_K.t_perp_meV, delta_soc_full_meV=split,
+                    correlation=hotspot_correlation(t_perp_G_K.t_perp_meV, split))

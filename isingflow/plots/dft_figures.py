@@ -72,7 +72,7 @@ def plot_t_perp(curves: dict, path: str | os.PathLike) -> None:
     """
     fig, axes = plt.subplots(1, 2, figsize=(7.4, 3.6), dpi=150, sharey=True)
     for ax, seg, name in ((axes[0], "G-M", "Γ–M"), (axes[1], "G-K", "Γ–K")):
-        for (system, segs), style in zip(curves.items(), ("-o", "--s", ":^")):
+        for (system, segs), style in zip(curves.items(), ("-o", "--s", ":^", "-.v")):
             k, t = segs[seg]
             ax.plot(k, t, style, ms=2.5, lw=1.2, label=system)
         if seg == "G-K":
@@ -106,8 +106,9 @@ def plot_heterostructure_figures(result, fig1b: str | os.PathLike, fig1c: str | 
     plot_level_alignment(result.alignment.figure_data(), fig1b)
     plot_trilayer_bands(result.unfolded, result.superconductor_layers, fig1c,
                         lambda_ex_meV=result.lambda_ex.average_meV)
-    plot_t_perp({name: {seg: (c.k_distance_inv_angstrom, c.t_perp_meV) for seg, c in segs.items()}
-                 for name, segs in result.t_perp.items()}, fig1d)
+    arrow = {"up": " ↑", "down": " ↓", "both": ""}
+    plot_t_perp({name + arrow[spin]: {seg: (c.k_distance_inv_angstrom, c.t_perp_meV) for seg, c in segs.items()}
+                 for name, spins in result.t_perp.items() for spin, segs in spins.items()}, fig1d)
     spots = result.hot_spots
     plot_hotspots(spots.k_distance_inv_angstrom, spots.t_perp_meV, spots.delta_soc_full_meV, spots.correlation,
                   hotspots)

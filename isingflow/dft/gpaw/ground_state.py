@@ -25,6 +25,7 @@ from isingflow.dft.gpaw.magnetic import (
     MagneticMomentCriterion,
     MomentHistory,
     check_moments_converged,
+    layer_slab_moments,
     moment_history,
     seed_moments,
     seeded_atoms,
@@ -115,8 +116,9 @@ def run_ground_state(atoms: Atoms, settings: dict[str, Any], gpw_path: str | os.
     and per-atom projections (and ``atom_layers``), are written as a normalised band file: enough
     for Fermi-surface averages (e.g. λex of every variant of an ensemble) without a band job.
 
-    Returns a summary: total energy (eV), Fermi level (eV), total and per-atom magnetic
-    moments (µB), k-mesh, the number of SCF iterations and the inputs' hash.
+    Returns a summary: total energy (eV), Fermi level (eV), total and per-atom (PAW-sphere)
+    magnetic moments (µB), with ``atom_layers`` the moment of every layer integrated over its slab
+    (``layer_moments_muB``), k-mesh, the number of SCF iterations and the inputs' hash.
     """
     gpw_path = Path(gpw_path)
     seeds = settings.get("seed_moments_muB") or {}
@@ -141,7 +143,9 @@ def run_ground_state(atoms: Atoms, settings: dict[str, Any], gpw_path: str | os.
         with atomic_path(gpw_path) as tmp:
             calc.write(str(tmp))
     magnetic = {"seed_solutions": solutions, "seed_sign_kept": best.sign,
-                "moment_history": asdict(best.history) if best.history is not None else None}
+                "moment_history": asdict(best.history) if best.history is not None else None,
+                "layer_moments_muB": (layer_slab_moments(calc, atom_layers)
+                                      if best.params["spinpol"] and atom_layers is not None else None)}
     return {**_vacuum_summary(calc), **_scf_summary(calc, best.params, best.energy_eV, best.reused),
             **magnetic, "inputs_hash": best.inputs_hash, "gpaw_parameters": jsonable(best.params)}
 

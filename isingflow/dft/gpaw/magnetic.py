@@ -196,3 +196,38 @@ def continue_scf(gpw_path, energy_tol_eV: float, density_tol: float, magmom_tol_
                         magmoms_after_muB=[float(m) for m in atomic_av[:, 2]],
                         magmom_total_before_muB=total_before, magmom_total_after_muB=float(total_v[2]),
                         iterations=int(dft.scf_loop.niter))
+
+
+def slab_boundaries_angstrom(atom_z_angstrom, atom_layers) -> dict[int, tuple[float, float]]:
+    """z-range of every layer: from the midpoint to the layer below to the midpoint to the layer
+    above (the outermost layers reach into the vacuum: ±∞)."""
+    z, layers = np.asarray(atom_z_angstrom, dtype=float), np.asarray(atom_layers)
+    order = sorted(set(layers.tolist()), key=lambda lay: z[layers == lay].mean())
+    cuts = [0.5 * (z[layers == a].max() + z[layers == b].min()) for a, b in zip(order[:-1], order[1:])]
+    edges = [-np.inf, *cuts, np.inf]
+    return {int(lay): (edges[i], edges[i + 1]) for i, lay in enumerate(order)}
+
+
+def slab_moments_muB(z_angstrom, m_of_z_muB_per_angstrom, atom_z_angstrom, atom_layers) -> dict[str, float]:
+    """Moment of every layer: the planar-integrated magnetisation m(z) (µB/Å) summed over the
+    layer's slab (:func:`slab_boundaries_angstrom`); keys are the layer indices as strings."""
+    z = np.asarray(z_angstrom, dtype=float)
+    m = np.asarray(m_of_z_muB_per_angstrom, dtype=float)
+    dz = z[1] - z[0]
+    return {str(lay): float(m[(z >= lo) & (z < hi)].sum() * dz)
+            for lay, (lo, hi) in slab_boundaries_angstrom(atom_z_angstrom, atom_layers).items()}
+
+
+def layer_slab_moments(calc, atom_layers) -> dict[str, float]:
+    """Moments (µB) of every layer integrated from the all-electron magnetisation density over the
+    layer's slab: beside the PAW-sphere moments, this counts the magnetisation between the atoms
+    (for the superconductor's induced moment the two differ)."""
+    n_up = calc.get_all_electron_density(spin=0, gridrefinement=2)
+    n_down = calc.get_all_electron_density(spin=1, gridrefinement=2)
+    atoms = calc.get_atoms()
+    cell = atoms.cell
+    area = float(np.linalg.norm(np.cross(cell[0], cell[1])))
+    nz = n_up.shape[2]
+    dz = float(cell[2, 2]) / nz
+    m_z = (n_up - n_down).mean(axis=(0, 1)) * area   # µB per Å along z
+    return slab_moments_muB(np.arange(nz) * dz, m_z, atoms.positions[:, 2], atom_layers)
