@@ -90,6 +90,7 @@ def test_exponential_density_R90_decay_length_and_moment(xi):
     assert res["R_d_exp_angstrom"] == pytest.approx(xi, rel=0.03)
     assert res["R_d_nb_slab_angstrom"] == pytest.approx(res["R_d_angstrom"], rel=1e-3)   # all of m in the slab
     assert not res["R_d_limited_by_supercell"]
+    assert res["R_d_status"] == "resolved" and res["R_d_resolved_angstrom"] == res["R_d_angstrom"]
     assert res["n_sign_changes"] == 0
     prof = res["radial_profile"]
     assert np.asarray(prof["cumulative_moment_muB"])[-1] == pytest.approx(res["vacancy_moment_muB"], rel=1e-10)
@@ -103,12 +104,24 @@ def test_exponential_density_R90_decay_length_and_moment(xi):
     assert half["R_d_angstrom"] == pytest.approx(R50_EXP_2D * xi, rel=0.02)
 
 
+def test_decay_length_too_close_to_the_cell_edge_is_not_resolved():
+    """ξ = 4.3 Å in a 40 Å cell: R_d (16.7 Å) is inside the cell, but the envelope has not decayed by
+    e⁵ at r_in = 20 Å, so one cell does not resolve it."""
+    sd, vac = _synthetic(radial=lambda rho: 0.02 * np.exp(-rho / 4.3))
+    res = _analyse(sd, vac, settings={"fit_bin_width_angstrom": 0.5})
+    assert not res["R_d_limited_by_supercell"] and res["R_d_angstrom"] < res["r_inscribed_angstrom"]
+    assert res["R_d_status"].startswith("limited by the cell: ξ =") and res["R_d_resolved_angstrom"] is None
+    loose = _analyse(sd, vac, settings={"fit_bin_width_angstrom": 0.5, "decay_length_max_fraction_of_r_in": 0.3})
+    assert loose["R_d_status"] == "resolved"
+
+
 def test_delocalised_density_is_flagged_as_supercell_limited():
     sd, vac = _synthetic(L=12.0, radial=lambda rho: 0.01 * np.exp(-rho / 20.0), images=3)
     res = _analyse(sd, vac, settings={})
     assert res["R_d_limited_by_supercell"]
     assert res["R_d_angstrom"] >= 0.9 * res["R_d_uniform_reference_angstrom"]
     assert any("limited by the supercell" in n for n in res["notes"])
+    assert res["R_d_status"].startswith("limited by the cell: R_d") and res["R_d_resolved_angstrom"] is None
 
 
 def test_friedel_like_sign_changes_at_the_analytic_zeros():
@@ -170,9 +183,9 @@ def test_schema_defaults_fill_the_config_and_drive_the_analysis():
     del cfg["vacancy"]
     section = validate_config(cfg)["vacancy"]
     for key, spec in schema.items():
-        if key == "figure":
+        if key in ("figure", "cell_series"):
             for fk, fspec in spec["properties"].items():
-                assert section["figure"][fk] == fspec["default"], fk
+                assert section[key][fk] == fspec["default"], fk
         else:
             assert section[key] == spec["default"], key
     assert study_systems(cfg).vacancy == schema["system"]["default"] == "NbSe2-VSe"
@@ -272,3 +285,42 @@ def test_smoke_functions_on_the_gpw(smoke_run):
     assert sigma_nb.shape == tuple(res["grid_shape"][:2])
     assert sigma_nb.sum() * V.SpinDensity(np.zeros(res["grid_shape"]), maps.cell).column_area == \
         pytest.approx(res["nb_slab_moment_muB"])
+
+
+def _cell(n, R_d, status="resolved"):
+    return {"system": f"V{n}", "supercell_N": n, "supercell_length_angstrom": 3.44 * n,
+            "r_inscribed_angstrom": 1.72 * n, "vacancy_moment_muB": 0.6, "vacancy_abs_moment_muB": 0.9,
+            "R_d_angstrom": R_d, "R_d_exp_angstrom": R_d / 3.89, "R_d_status": status}
+
+
+def test_cell_series_reports_R_d_only_when_stable_in_the_two_largest_cells():
+    from isingflow.extract.vacancy_cells import cell_series, cell_series_markdown
+
+    ok = cell_series([_cell(9, 10.3), _cell(6, 10.0)], rel_tol=0.1)
+    assert ok["status"] == "resolved" and ok["R_d_angstrom"] == 10.3
+    assert [r["supercell_N"] for r in ok["rows"]] == [6, 9]
+    assert "R_d = 10.30 Å (resolved" in cell_series_markdown(ok)
+    growing = cell_series([_cell(6, 8.0), _cell(9, 12.0)], rel_tol=0.1)
+    assert growing["R_d_angstrom"] is None and "moves from 8.00 Å" in growing["status"]
+    limited = cell_series([_cell(6, 8.0, "limited by the cell: ξ = 3 Å"), _cell(9, 8.2)], rel_tol=0.1)
+    assert limited["R_d_angstrom"] is None and "N = 6: limited" in limited["status"]
+    assert cell_series([_cell(9, 10.0)], 0.1)["status"].startswith("limited by the cell: one cell")
+    assert "R_d not reported" in cell_series_markdown(growing)
+
+
+def test_vacancy_cell_series_study_plans_one_ground_state_per_cell(tmp_path):
+    """config/studies/vacancy_cells.yaml: a 6×6 and a 9×9 cell, each its own structure, SCF and
+    analysis, then the table (dry run; the 9×9 SCF is an HPC job)."""
+    from tests.conftest import run_snakemake
+
+    out = run_snakemake(tmp_path, targets=["vacancy_cells"], extra=["-n"],
+                        configfile=REPO / "config" / "studies" / "vacancy_cells.yaml",
+                        config={"profile": "quick"}, timeout=300).stdout
+    for name in ("structures_NbSe2_VSe_6x6", "structures_NbSe2_VSe_9x9"):
+        assert name in out
+    assert "results/vacancy/cells/NbSe2-VSe-9x9.json" in out and "results/convergence/vacancy_cells.md" in out
+    # the smoke profile's 40-atom limit refuses the 6×6 cell before any job, naming the key
+    bad = run_snakemake(tmp_path, targets=["vacancy_cells"], extra=["-n"], check=False,
+                        configfile=REPO / "config" / "studies" / "vacancy_cells.yaml",
+                        config={"profile": "smoke"}, timeout=300)
+    assert bad.returncode != 0 and "max_atoms" in bad.stdout

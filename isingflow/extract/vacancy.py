@@ -98,6 +98,8 @@ class VacancyParameters(TypedDict):
     R_d_exp_stderr_angstrom: float | None
     R_d_exp_fit: dict[str, Any]
     R_d_limited_by_supercell: bool
+    R_d_status: str                   # "resolved" or "limited by the cell: <why>"
+    R_d_resolved_angstrom: float | None   # R_d when resolved by this cell, else None
     moment_vanished: bool
     supercell_N: int | None
     supercell_length_angstrom: float
@@ -224,6 +226,22 @@ def _notes(s: dict[str, Any], total_muB: float, vanished: bool, limited: bool, R
     return notes
 
 
+def r_d_status(R90: float, limited: bool, fit: dict[str, Any], r_in: float, max_xi_fraction: float) -> str:
+    """Whether one cell resolves R_d: R_d itself not limited (:data:`limited`), and an exponential
+    envelope whose decay length ξ is at most ``max_xi_fraction`` × r_in (it has decayed well before
+    the cell edge).  Returns "resolved" or "limited by the cell: <the failed condition>"."""
+    xi = fit.get("xi_angstrom")
+    if not np.isfinite(R90):
+        return "limited by the cell: no R_d (no spin density)"
+    if limited:
+        return f"limited by the cell: R_d = {R90:.2f} Å fills the cell (r_in = {r_in:.2f} Å)"
+    if not fit.get("decays") or xi is None:
+        return f"limited by the cell: no exponential envelope ({fit.get('reason')})"
+    if xi > max_xi_fraction * r_in:
+        return f"limited by the cell: ξ = {xi:.2f} Å > {max_xi_fraction:g} × r_in = {max_xi_fraction * r_in:.2f} Å"
+    return "resolved"
+
+
 def analyse_spin_density(sd: SpinDensity, vacancy_xyz, plane_z: float, settings: dict[str, Any],
                          supercell_N: int | None = None, plane_element: str = "Nb") -> VacancyAnalysis:
     """Every vacancy quantity from a spin density.
@@ -242,6 +260,7 @@ def analyse_spin_density(sd: SpinDensity, vacancy_xyz, plane_z: float, settings:
     complete = c.fit_prof.complete
     fit = exponential_decay_length(c.fit_prof.r_center[complete], c.fit_prof.mean_abs_areal_density[complete],
                                    float(s["fit_r_min_angstrom"]), c.r_in)
+    status = r_d_status(R90, limited, fit, c.r_in, float(s["decay_length_max_fraction_of_r_in"]))
     thr = float(s["sign_threshold"])
     comp = c.prof.complete
     sc_col = sign_changes(c.prof.r_center[comp], c.prof.mean_areal_density[comp], thr)
@@ -256,7 +275,9 @@ def analyse_spin_density(sd: SpinDensity, vacancy_xyz, plane_z: float, settings:
         R_d_angstrom=R90, R_d_nb_slab_angstrom=enclosing_radius(c.sigma_nb_abs, c.r, frac),
         R_d_uniform_reference_angstrom=R90_uniform,
         R_d_exp_angstrom=fit["xi_angstrom"], R_d_exp_stderr_angstrom=fit["xi_stderr_angstrom"], R_d_exp_fit=fit,
-        R_d_limited_by_supercell=limited, moment_vanished=bool(vanished), supercell_N=supercell_N,
+        R_d_limited_by_supercell=limited, R_d_status=status,
+        R_d_resolved_angstrom=R90 if status == "resolved" else None,
+        moment_vanished=bool(vanished), supercell_N=supercell_N,
         supercell_length_angstrom=float(np.linalg.norm(sd.cell[0])), r_inscribed_angstrom=c.r_in,
         vacancy_position_angstrom=[float(x) for x in vacancy_xyz], plane_z_angstrom=float(plane_z),
         plane_half_width_angstrom=float(s["plane_half_width_angstrom"]),

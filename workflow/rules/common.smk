@@ -158,3 +158,11 @@ def geometry_points(system, scan_distances):
 def geometry_point(system, name, scan_distances):
     """The binding-curve point ``name`` (``reg-<p1>-<p2>_d-<d>``) of ``system`` (see geometry_points)."""
     return next(p for p in geometry_points(system, scan_distances) if p["variant"] == name)
+
+
+def summary_handoff(wildcards):
+    """Input of the summary rule: the DFT → model hand-off (its experimental bound) when the model
+    stage makes one (``MODEL_CFG``/``MODEL`` come from model.smk, read when the DAG is built)."""
+    if MODEL_CFG.get("from_dft", {}).get("enabled", False):
+        return {"handoff": f"{MODEL}/dft_handoff.json"}
+    return {}

@@ -3,13 +3,6 @@
 # results/report.zip` bundles every figure with its caption from workflow/report/.
 
 
-def summary_handoff(wildcards):
-    """The DFT → model hand-off (its experimental bound) when the model stage makes one."""
-    if MODEL_CFG.get("from_dft", {}).get("enabled", False):
-        return {"handoff": f"{MODEL}/dft_handoff.json"}
-    return {}
-
-
 rule summary:
     """results/summary.md: each number we compute beside the paper's value and the ratio."""
     input:

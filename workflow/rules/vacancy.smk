@@ -50,3 +50,50 @@ ALL_TARGETS.extend(
         f"{RESULTS}/figures/vacancy_radial.png",
     ]
 )
+
+
+# The same vacancy in cells of growing N (`snakemake vacancy_cells`; config
+# vacancy.cell_series, e.g. config/studies/vacancy_cells.yaml): R_d only where the cell does not limit it.
+CELL_SERIES = VACANCY_CFG["cell_series"]
+
+
+rule vacancy_cell:
+    """One cell of the series: the vacancy analysis of its ground state (no figures)."""
+    input:
+        gpw=f"{RESULTS}/dft/{{system}}/base/gs.gpw",
+        summary=f"{RESULTS}/dft/{{system}}/base/gs.json",
+        manifest=f"{RESULTS}/structures/{{system}}/manifest.json",
+    output:
+        f"{RESULTS}/vacancy/cells/{{system}}.json",
+    log:
+        f"{LOGS}/vacancy/cells/{{system}}.log",
+    wildcard_constraints:
+        system="|".join(CELL_SERIES["systems"]) or "^$",
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        runtime=lambda wc, attempt: 20 * attempt,
+        mem_mb=lambda wc, attempt: 8000 * attempt,
+    params:
+        vacancy=VACANCY_CFG,
+        profile=PROFILE,
+    script:
+        "../../scripts/vacancy_cell.py"
+
+
+rule vacancy_cells:
+    """Target: R_d against the supercell size, reported only when resolved and stable."""
+    input:
+        [f"{RESULTS}/vacancy/cells/{s}.json" for s in CELL_SERIES["systems"]],
+    output:
+        table=f"{RESULTS}/convergence/vacancy_cells.md",
+        json=f"{RESULTS}/convergence/vacancy_cells.json",
+    log:
+        f"{LOGS}/vacancy/cells.log",
+    conda:
+        CONDA_ENV
+    params:
+        rel_tol=CELL_SERIES["rel_tol"],
+    script:
+        "../../scripts/vacancy_cells_table.py"
