@@ -19,6 +19,7 @@ include: "workflow/rules/model.smk"
 include: "workflow/rules/vacancy.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/geometry.smk"
+include: "workflow/rules/settings_study.smk"
 
 
 # Cheap rules (seconds, serial) run inside the submitting snakemake, not as cluster jobs (no
@@ -27,6 +28,8 @@ localrules:
     monolayer_soc,
     summary,
     convergence,
+    settings_study,
+    vacancy_cells,
     hpc_inputs_one,
     model_table1,
     model_hysteresis,

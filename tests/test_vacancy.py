@@ -318,7 +318,7 @@ def test_vacancy_cell_series_study_plans_one_ground_state_per_cell(tmp_path):
                         config={"profile": "quick"}, timeout=300).stdout
     for name in ("structures_NbSe2_VSe_6x6", "structures_NbSe2_VSe_9x9"):
         assert name in out
-    assert "results/vacancy/cells/NbSe2-VSe-9x9.json" in out and "results/convergence/vacancy_cells.md" in out
+    assert "results/vacancy/cells/NbSe2-VSe-9x9.json" in out and "results/studies/vacancy_cells.md" in out
     # the smoke profile's 40-atom limit refuses the 6×6 cell before any job, naming the key
     bad = run_snakemake(tmp_path, targets=["vacancy_cells"], extra=["-n"], check=False,
                         configfile=REPO / "config" / "studies" / "vacancy_cells.yaml",

@@ -14,7 +14,7 @@ _ROW_KEYS = ("system", "supercell_N", "supercell_length_angstrom", "r_inscribed_
 
 
 class CellSeries(TypedDict):
-    """``results/convergence/vacancy_cells.json`` (the rule adds ``provenance``)."""
+    """``results/studies/vacancy_cells.json`` (the rule adds ``provenance``)."""
 
     rows: list[dict[str, Any]]               # one per cell, by N
     R_d_angstrom: float | None               # the largest cell's R_d, when the series resolves it

@@ -166,3 +166,31 @@ def summary_handoff(wildcards):
     if MODEL_CFG.get("from_dft", {}).get("enabled", False):
         return {"handoff": f"{MODEL}/dft_handoff.json"}
     return {}
+
+
+# Settings study (settings_study.smk): its section with the schema defaults, and its points.
+from isingflow.config import fill_schema_defaults
+
+STUDY = fill_schema_defaults(config.get("settings_study"), "settings_study.schema.yaml")
+STONER = STUDY["stoner"]
+
+
+def settings_points():
+    """The bilayer's (k, σ) grid at the first U, the other U at the densest k and smallest σ, and
+    the two monolayers at each U (barriers; their own profile k-mesh and smearing: "auto")."""
+    u0, k_max, s_min = STUDY["hubbard_U_eV"][0], max(STUDY["kpts_in_plane"]), min(STUDY["smearing_eV"])
+    pts = [(STUDY["system"], str(k), f"{s:g}", f"{u0:g}") for k in STUDY["kpts_in_plane"] for s in STUDY["smearing_eV"]]
+    pts += [(STUDY["system"], str(k_max), f"{s_min:g}", f"{u:g}") for u in STUDY["hubbard_U_eV"][1:]]
+    pts += [(STUDY["monolayer_magnet"], "auto", "auto", f"{u:g}") for u in STUDY["hubbard_U_eV"]]
+    pts.append((STUDY["monolayer_superconductor"], "auto", "auto", "0"))
+    return [f"{RESULTS}/studies/settings/{sys}/k{k}_s{s}_U{u}/gs.json" for sys, k, s, u in pts]
+
+
+def settings_point_dft(wc):
+    """The profile's settings of the system with the point's k-mesh and smearing."""
+    dft = dft_settings(wc.system, "base")
+    if wc.k != "auto":
+        dft["kpts_in_plane"] = int(wc.k)
+    if wc.smearing != "auto":
+        dft["smearing_eV"] = float(wc.smearing)
+    return dft

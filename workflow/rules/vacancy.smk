@@ -87,8 +87,8 @@ rule vacancy_cells:
     input:
         [f"{RESULTS}/vacancy/cells/{s}.json" for s in CELL_SERIES["systems"]],
     output:
-        table=f"{RESULTS}/convergence/vacancy_cells.md",
-        json=f"{RESULTS}/convergence/vacancy_cells.json",
+        table=f"{RESULTS}/studies/vacancy_cells.md",
+        json=f"{RESULTS}/studies/vacancy_cells.json",
     log:
         f"{LOGS}/vacancy/cells.log",
     conda:

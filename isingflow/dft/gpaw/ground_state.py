@@ -51,16 +51,21 @@ def gpaw_parameters(atoms: Atoms, settings: dict[str, Any], xc: str = "PBE",
 
     ``hubbard_u_eV`` maps element → U (eV, applied to the d shell); ``dipole_correction``
     switches on GPAW's dipole layer (for asymmetric slabs; off by default). A calculation is
-    spin-polarised when any initial magnetic moment of ``atoms`` is non-zero.
+    spin-polarised when any initial magnetic moment of ``atoms`` is non-zero.  Two keys only the
+    convergence studies set: ``kpts_in_plane`` (an explicit n × n × 1 mesh instead of the k-point
+    density) and ``fixed_moment`` (the total moment fixed at the sum of the initial moments).
     """
     from gpaw import PW, FermiDirac
 
     mode = settings["mode"]
+    n_in_plane = settings.get("kpts_in_plane")   # convergence series: an explicit n × n × 1 mesh
+    size = (int(n_in_plane), int(n_in_plane), 1) if n_in_plane else tuple(
+        kpoint_mesh(atoms, settings["kpt_density_per_inv_angstrom"]))
     params: dict[str, Any] = {
         "xc": xc,
-        "kpts": {"size": tuple(kpoint_mesh(atoms, settings["kpt_density_per_inv_angstrom"])),
-                 "gamma": True},
-        "occupations": FermiDirac(settings["smearing_eV"]),
+        "kpts": {"size": size, "gamma": True},
+        # fixed_moment: the total moment stays at the initial one (separate Fermi levels per spin)
+        "occupations": FermiDirac(settings["smearing_eV"], fixmagmom=bool(settings.get("fixed_moment"))),
         # GPAW's energy criterion is per valence electron unless relative=False: ours is in eV
         "convergence": {"energy": {"name": "energy", "tol": settings["scf_energy_tol_eV"], "n_old": 3,
                                    "relative": False},
