@@ -21,6 +21,8 @@ from isingflow.structures.errors import StructureError
 
 MATERIAL_LIBRARY_DIR = REPO_ROOT / "structures"
 _REQUIRED = ("formula", "a_angstrom", "plane_element", "sites", "source")
+_REQUIRED_FROM_FILE = ("structure_file", "source")
+ROLES = ("superconductor", "magnet", "other")
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class Material:
     prototype: str = ""
     notes: str = ""
     path: str = ""
+    role: str = "other"             # superconductor | magnet | other
+    structure_file: str = ""        # the file the sites were cut from, if any
 
     @property
     def n_atoms(self) -> int:
@@ -68,9 +72,13 @@ class Material:
 
     def as_dict(self) -> dict:
         """The manifest entry (``registry_file``: the material library file it comes from)."""
-        return {"name": self.name, "formula": self.formula, "a_angstrom": self.a_angstrom,
-                "b_angstrom": self.b_angstrom, "gamma_deg": self.gamma_deg,
-                "plane_element": self.plane_element, "source": self.source, "registry_file": _rel(self.path)}
+        out = {"name": self.name, "formula": self.formula, "a_angstrom": self.a_angstrom,
+               "b_angstrom": self.b_angstrom, "gamma_deg": self.gamma_deg, "role": self.role,
+               "plane_element": self.plane_element, "source": self.source, "registry_file": _rel(self.path)}
+        if self.structure_file:
+            out["structure_file"] = _rel(self.structure_file)
+            out["initial_magmoms_muB"] = {s.element: s.magmom for s in self.sites}
+        return out
 
 
 def _rel(path: str | os.PathLike) -> str:
@@ -135,6 +143,20 @@ def _material(path: Path, name, entry) -> Material:
     where = f"{path.name}: material '{name}'"
     if not isinstance(entry, dict):
         raise StructureError(f"{where}: the entry must be a mapping")
+    if entry.get("role", "other") not in ROLES:
+        raise StructureError(f"{where}: role {entry['role']!r} is not one of {list(ROLES)}")
+    if "structure_file" in entry:
+        from isingflow.structures.from_file import sites_from_file
+
+        missing = [k for k in _REQUIRED_FROM_FILE if k not in entry]
+        if missing:
+            raise StructureError(f"{where}: missing field(s) {missing}")
+        derived = sites_from_file(where, entry, path.parent)
+        if "formula" in entry and not same_stoichiometry(parse_formula(str(entry["formula"])),
+                                                         parse_formula(derived["formula"])):
+            raise StructureError(f"{where}: the layer cut from {entry['structure_file']} is {derived['formula']}, "
+                                 f"not {entry['formula']!r}")
+        entry = {**entry, **{k: v for k, v in derived.items() if k not in entry or k == "sites"}}
     missing = [k for k in _REQUIRED if k not in entry]
     if missing:
         raise StructureError(f"{where}: missing field(s) {missing}")
@@ -144,7 +166,8 @@ def _material(path: Path, name, entry) -> Material:
                    gamma_deg=float(entry.get("gamma_deg", 120.0)),
                    plane_element=str(entry["plane_element"]), sites=sites,
                    source=str(entry["source"]).strip(), prototype=str(entry.get("prototype", "")),
-                   notes=str(entry.get("notes", "")).strip(), path=str(path))
+                   notes=str(entry.get("notes", "")).strip(), path=str(path), role=str(entry.get("role", "other")),
+                   structure_file=str(entry.get("structure_file_resolved", "")))
     if mat.a_angstrom <= 0 or mat.b_angstrom <= 0 or not 10 < mat.gamma_deg < 170:
         raise StructureError(f"{where}: bad lattice (a, b > 0 and 10° < gamma < 170° needed)")
     if mat.plane_element not in mat.elements:
