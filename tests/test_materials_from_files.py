@@ -54,10 +54,11 @@ def test_monolayer_file_round_trip_gives_the_library_entry(tmp_path):
     write(tmp_path / "nbse2.extxyz", atoms)
     mat = _library(tmp_path, {"X": {"structure_file": "nbse2.extxyz", "source": "test", "role": "superconductor"}})["X"]
     assert mat.a_angstrom == pytest.approx(ref.a_angstrom) and mat.plane_element == "Nb"
-    got = sorted((s.element, round(s.frac[0] % 1, 6), round(s.frac[1] % 1, 6), round(s.z_angstrom, 6)) for s in mat.sites)
-    want = sorted((s.element, round(s.frac[0] % 1, 6), round(s.frac[1] % 1, 6), round(s.z_angstrom, 6))
-                  for s in ref.sites)
-    assert got == want
+    def key(sites):
+        return sorted((s.element, round(s.frac[0] % 1, 6), round(s.frac[1] % 1, 6), round(s.z_angstrom, 6))
+                      for s in sites)
+
+    assert key(mat.sites) == key(ref.sites)
 
 
 def test_split_layers_across_the_cell_boundary():

@@ -40,6 +40,7 @@ from isingflow.structures.materials import (
                                           composition,
                                           formula,
                                           get_material,
+                                          library_input_files,
                                           load_materials,
                                           material_library_files,
 )
@@ -67,7 +68,7 @@ __all__ = [  # one line per module, in the order of the imports above
     "CommensurateCell", "commensurate_from_supercells", "find_commensurate_supercell", "layer_strain",
     # materials
     "MATERIAL_LIBRARY_DIR", "Material", "Site", "composition", "formula", "get_material", "load_materials",
-    "material_library_files",
+    "library_input_files", "material_library_files",
     # plan, stacking, symmetry
     "BASE", "PRISTINE", "SystemPlan", "VariantPlan",
     "ShiftSet", "StackingShift", "apply_shift", "high_symmetry_shifts", "stacking_shifts", "symmetry_info",

@@ -93,6 +93,14 @@ def material_library_files(directory: str | os.PathLike | None = None) -> list[P
     return sorted(Path(directory or MATERIAL_LIBRARY_DIR).glob("*.yaml"))
 
 
+def library_input_files(directory: str | os.PathLike | None = None) -> list[Path]:
+    """What a structure built from the library depends on: its YAML files and the structure files
+    its entries are cut from (inputs of the structures rules, so that editing either rebuilds)."""
+    files = material_library_files(directory)
+    cut = {Path(m.structure_file) for m in load_materials(files).values() if m.structure_file}
+    return files + sorted(cut)
+
+
 # --------------------------------------------------------------------------- formulas
 def parse_formula(formula: str) -> dict[str, int]:
     """Element → count of a formula such as ``"Cr2Br6"``."""

@@ -12,7 +12,7 @@ for _system, _out in STRUCTURE_OUTPUTS.items():
         name:
             _structure_rules[-1]
         input:
-            materials=[str(p) for p in _structures.material_library_files()],
+            materials=[str(p) for p in _structures.library_input_files()],
         output:
             manifest=_out["manifest"],
             extxyz=_out["extxyz"],
