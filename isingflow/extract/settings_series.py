@@ -85,7 +85,7 @@ def settings_series_markdown(series: SettingsSeries, system: str) -> str:
         lines.append(f"| {n}×{n} | " + " | ".join(_f(vals.get(s)) for s in sigmas)
                      + f" | {_f(series['extrapolated_by_kpts_meV'].get(str(n)))} |")
     lines += ["", f"λex (densest mesh, σ → 0) = {_f(series['lambda_ex_extrapolated_meV'])} meV; spread over the "
-              f"series {series['lambda_ex_spread_meV']:.2f} meV (meV).", "",
+              f"series {series['lambda_ex_spread_meV']:.2f} meV.", "",
               "| U on the magnet's d shell (eV) | λex (meV) | abs m_Nb (µB) | barrier ↑ (eV) | barrier ↓ (eV) |",
               "|---|---|---|---|---|"]
     for b in series["hubbard_bracket"]:
