@@ -173,6 +173,13 @@ class BandStructure:
         return [i for i, s in self.path_labels if s == label]
 
 
+def fermi_window(energy_minus_ef_eV, width_eV: float) -> np.ndarray:
+    """−∂f/∂ε of a Fermi–Dirac distribution of width ``width_eV`` (1/eV): the weight of a state at
+    the Fermi level (it integrates to one)."""
+    x = np.asarray(energy_minus_ef_eV, dtype=float) / width_eV
+    return 1.0 / (4 * width_eV * np.cosh(np.clip(x, -300, 300) / 2) ** 2)
+
+
 def write_bands(path: str | os.PathLike, bands: BandStructure) -> None:
     """Write ``bands`` to ``path`` (``.npz``) atomically."""
     meta = {

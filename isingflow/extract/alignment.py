@@ -99,6 +99,14 @@ class Alignment:
                 "crbr3_edges_at_K_vs_vacuum_eV": self.edges_at_K_vs_vacuum_eV}
 
 
+def vacuum_aligned_barriers(sc_gs: dict, mag_gs: dict, mag_bands: BandStructure, label: str | None = None):
+    """E_F of the superconductor vs its vacuum, the magnet's band edges vs its vacuum (whole path, or
+    at ``label``), and the barriers CBM_σ − E_F per spin (``up``/``down``): Anderson's rule."""
+    ef_vs_vac = sc_gs["fermi_level_eV"] - vacuum_level_eV(sc_gs)
+    edges = _relative_to(band_edges(mag_bands, label), vacuum_level_eV(mag_gs))
+    return ef_vs_vac, edges, {spin: e["cbm_eV"] - ef_vs_vac for spin, e in edges.items()}
+
+
 def band_alignment(sc_gs: dict, mag_gs: dict, mag_bands: BandStructure, het_mesh: BandStructure,
                    magnet_layers: list[int], min_layer_weight: float) -> Alignment:
     """Tunnelling barriers of the magnet for each spin, two ways.
@@ -109,14 +117,10 @@ def band_alignment(sc_gs: dict, mag_gs: dict, mag_bands: BandStructure, het_mesh
     Inside the heterostructure: the lowest empty state with weight >
     ``min_layer_weight`` on ``magnet_layers`` above the stack's E_F.
     """
-    ef_vs_vac = sc_gs["fermi_level_eV"] - vacuum_level_eV(sc_gs)
-    mag_vac = vacuum_level_eV(mag_gs)
-    edges = _relative_to(band_edges(mag_bands), mag_vac)
-    edges_K = _relative_to(band_edges(mag_bands, "K"), mag_vac)
+    ef_vs_vac, edges, barriers = vacuum_aligned_barriers(sc_gs, mag_gs, mag_bands)
+    _, edges_K, barriers_K = vacuum_aligned_barriers(sc_gs, mag_gs, mag_bands, "K")
     het = [lowest_state_above_ef(het_mesh, magnet_layers, i, min_layer_weight) for i in (0, 1)]
     return Alignment(fermi_level_vs_vacuum_eV=ef_vs_vac, edges_vs_vacuum_eV=edges, edges_at_K_vs_vacuum_eV=edges_K,
-                     barrier_up_eV=edges["up"]["cbm_eV"] - ef_vs_vac,
-                     barrier_down_eV=edges["down"]["cbm_eV"] - ef_vs_vac,
-                     barrier_at_K_up_eV=edges_K["up"]["cbm_eV"] - ef_vs_vac,
-                     barrier_at_K_down_eV=edges_K["down"]["cbm_eV"] - ef_vs_vac,
+                     barrier_up_eV=barriers["up"], barrier_down_eV=barriers["down"],
+                     barrier_at_K_up_eV=barriers_K["up"], barrier_at_K_down_eV=barriers_K["down"],
                      barrier_in_heterostructure_up_eV=het[0], barrier_in_heterostructure_down_eV=het[1])

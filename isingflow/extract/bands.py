@@ -16,6 +16,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from isingflow.dft import BandStructure
+from isingflow.dft.bandfile import fermi_window
 from isingflow.extract.errors import PhysicsGateError
 
 
@@ -231,8 +232,7 @@ def exchange_splitting(bands: BandStructure, layers: list[int], min_layer_weight
             continue
         lam = down - up
         mid = 0.5 * (up + down)
-        x = mid / fermi_broadening_eV
-        g = 1.0 / (4 * fermi_broadening_eV * np.cosh(np.clip(x, -300, 300) / 2) ** 2)
+        g = fermi_window(mid, fermi_broadening_eV)
         if g.sum() > 0:
             per_k[k] = float((g * lam).sum() / g.sum())
         g = g * kweight[k]

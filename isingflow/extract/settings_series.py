@@ -115,11 +115,50 @@ def point_from_files(gs_path: str, mesh_path: str, layers: list[int], element: s
 def barriers_from_files(sc_gs_path: str, mag_gs_path: str, mag_mesh_path: str) -> dict[str, float]:
     """Vacuum-aligned barriers CBM_σ(magnet) − E_F(superconductor) from the monolayers' SCF meshes."""
     from isingflow.dft import read_bands
-    from isingflow.extract.alignment import band_edges, vacuum_level_eV
+    from isingflow.extract.alignment import vacuum_aligned_barriers
     from isingflow.provenance import read_json
 
-    sc, mag = read_json(sc_gs_path), read_json(mag_gs_path)
-    ef = sc["fermi_level_eV"] - vacuum_level_eV(sc)
-    edges = band_edges(read_bands(mag_mesh_path))
-    vac = vacuum_level_eV(mag)
-    return {"barrier_up_eV": edges["up"]["cbm_eV"] - vac - ef, "barrier_down_eV": edges["down"]["cbm_eV"] - vac - ef}
+    _, _, barriers = vacuum_aligned_barriers(read_json(sc_gs_path), read_json(mag_gs_path), read_bands(mag_mesh_path))
+    return {"barrier_up_eV": barriers["up"], "barrier_down_eV": barriers["down"]}
+
+
+def stoner_markdown(records: Sequence[dict[str, Any]], fit: dict[str, Any], system: str, stoner: dict) -> str:
+    """The fixed-spin-moment curve E(M) and its Stoner enhancement as a markdown section."""
+    zero = next(r for r in records if r["moment_muB"] == 0)
+    lines = [f"## Stoner enhancement of {system} (fixed-spin-moment E(M), {stoner['kpts_in_plane']}² k, "
+             f"σ = {stoner['smearing_eV']:g} eV)", "", "| M (µB/cell) | E − E(0) (meV) |", "|---|---|"]
+    lines += [f"| {r['moment_muB']:g} | {1000 * (r['energy_eV'] - zero['energy_eV']):.3f} |" for r in records]
+    lines += ["", f"N(E_F) = {zero['dos_at_fermi_per_eV']:.3f} states/eV/cell; E = E0 + a M² + b M⁴ with a = "
+              f"{fit['a_eV_per_muB2']:.4g} eV/µB²: S = χ/χ_Pauli = {fit['stoner_enhancement']:.3g}, I·N_σ(E_F) = "
+              f"{fit['stoner_product']:.3f}"
+              + (" (ferromagnetic instability)" if fit["ferromagnetic_instability"] else ""), ""]
+    return "\n".join(lines)
+
+
+def settings_study_from_files(point_gs_files: Sequence[str], stoner_files: Sequence[str], study: dict[str, Any],
+                              lambda_ex: dict[str, Any]) -> tuple[SettingsSeries, dict[str, Any], str]:
+    """The whole study from its files: ``point_gs_files`` are the ``gs.json`` of every point
+    (``…/settings/<system>/<point>/gs.json``, with ``mesh.npz`` beside), ``stoner_files`` the E(M)
+    records; ``study`` the ``settings_study`` config section.  Returns the series, the Stoner fit
+    (with its points) and the markdown of both."""
+    from pathlib import Path
+
+    from isingflow.extract.stoner import stoner_enhancement
+    from isingflow.provenance import read_json
+
+    by_system: dict[str, list[Path]] = {}
+    for p in point_gs_files:
+        by_system.setdefault(Path(p).parent.parent.name, []).append(Path(p).parent)
+    points = [point_from_files(f"{d}/gs.json", f"{d}/mesh.npz", study["superconductor_layers"],
+                               study["stoner"]["element"], lambda_ex) for d in by_system[study["system"]]]
+    sc = by_system[study["monolayer_superconductor"]][0]
+    barriers = {float(read_json(f"{d}/gs.json")["hubbard_U_eV"]):
+                barriers_from_files(f"{sc}/gs.json", f"{d}/gs.json", f"{d}/mesh.npz")
+                for d in by_system[study["monolayer_magnet"]]}
+    series = settings_series(points, study["hubbard_U_eV"][0], barriers)
+    fsm = [read_json(p) for p in stoner_files]
+    zero = next(r for r in fsm if r["moment_muB"] == 0)
+    fit = stoner_enhancement([r["moment_muB"] for r in fsm], [r["energy_eV"] for r in fsm], zero["dos_at_fermi_per_eV"])
+    text = (settings_series_markdown(series, study["system"]) + "\n"
+            + stoner_markdown(fsm, fit, study["monolayer_superconductor"], study["stoner"]))
+    return series, {**fit, "points": fsm}, text

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from ase import Atoms
 
+from isingflow.dft.bandfile import fermi_window
 from isingflow.dft.gpaw.ground_state import gpaw_parameters
 
 
@@ -24,8 +25,7 @@ def dos_at_fermi_level(calc, width_eV: float) -> float:
     total = 0.0
     for s in range(nspins):
         for k, w in enumerate(weights):
-            x = (np.asarray(calc.get_eigenvalues(kpt=k, spin=s)) - ef) / width_eV
-            total += w * float(np.sum(1.0 / (4 * width_eV * np.cosh(np.clip(x, -300, 300) / 2) ** 2)))
+            total += w * float(np.sum(fermi_window(np.asarray(calc.get_eigenvalues(kpt=k, spin=s)) - ef, width_eV)))
     return total * (2 if nspins == 1 else 1)
 
 
