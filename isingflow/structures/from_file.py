@@ -19,6 +19,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from isingflow.structures.errors import StructureError
+from isingflow.structures.materials import composition, formula
 
 DEFAULT_MIN_GAP_ANGSTROM = 2.0
 """Smallest gap in the atoms' heights that separates two layers (intralayer height steps of the
@@ -113,7 +114,7 @@ def layer_from_file(path: str | Path, layer_index: int = 0,
         raise StructureError(f"{path}: layer_index {layer_index} out of range (the cell holds {len(layers)} layers)")
     idx = np.sort(layers[layer_index])
     symbols = [atoms.get_chemical_symbols()[i] for i in idx]
-    comps = {tuple(sorted(_count(atoms.get_chemical_symbols()[i] for i in lay).items())) for lay in layers}
+    comps = {tuple(sorted(composition(atoms.get_chemical_symbols()[i] for i in lay).items())) for lay in layers}
     if len(comps) > 1:
         raise StructureError(f"{path}: its {len(layers)} layers differ in composition; "
                              "pick a file of one kind of layer")
@@ -122,13 +123,6 @@ def layer_from_file(path: str | Path, layer_index: int = 0,
     z = _unwrapped_heights(pos[idx, 2], period)
     return {"cell_2d": a2, "symbols": symbols, "frac": frac, "z_angstrom": z,
             "magmoms": atoms.get_initial_magnetic_moments()[idx], "n_layers": len(layers)}
-
-
-def _count(symbols) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for s in symbols:
-        out[s] = out.get(s, 0) + 1
-    return out
 
 
 def sites_from_file(where: str, entry: Mapping[str, Any], base_dir: Path) -> dict[str, Any]:
@@ -154,8 +148,6 @@ def sites_from_file(where: str, entry: Mapping[str, Any], base_dir: Path) -> dic
     if entry.get("role") == "magnet" and not any(abs(x["magmom"]) > 0 for x in sites):
         raise StructureError(f"{where}: a magnet with no moment: give `magmoms` (element → µB) in the entry, "
                              f"moments in {path.name}, or an element of {sorted(DEFAULT_MAGMOMS_MUB)}")
-    from isingflow.structures.materials import formula
-
     return {"a_angstrom": a, "b_angstrom": b, "gamma_deg": gamma, "plane_element": plane, "sites": sites,
             "formula": formula(sorted(symbols)), "structure_file_resolved": str(path),
             "n_layers_in_file": layer["n_layers"]}
