@@ -27,6 +27,7 @@ include: "workflow/rules/settings_study.smk"
 localrules:
     monolayer_soc,
     summary,
+    comparison,
     convergence,
     settings_study,
     vacancy_cells,

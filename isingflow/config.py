@@ -77,6 +77,7 @@ def validate_config(config: dict, schema_path: Path = MAIN_SCHEMA) -> dict:
     problems = schema_errors(config, schema_path)
     if problems:
         raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(problems))
+    add_derived_systems(config)
     fill_defaults(config, schema_path, DEFAULTED_SECTIONS)
     try:
         from snakemake.utils import validate as sm_validate
@@ -170,61 +171,57 @@ def check_semantics(config: dict) -> None:
             if system not in systems:
                 raise ConfigError(f"config key 'profiles.{name}.dft.system_overrides': {system!r} is not a "
                                   f"system of 'systems:' ({sorted(systems)})")
-    extract = config.get("extract")
-    if extract:
-        for key in ("heterostructure", "bilayer", "monolayer_superconductor", "monolayer_magnet"):
-            if extract.get(key) not in systems:
-                raise ConfigError(f"config key 'extract.{key}': {extract.get(key)!r} is not a system of "
-                                  f"'systems:' ({sorted(systems)})")
-        ensemble_system = extract.get("ensemble", {}).get("system")
-        if ensemble_system is not None:
-            if systems.get(ensemble_system, {}).get("kind") != "stack":
-                raise ConfigError(f"config key 'extract.ensemble.system': {ensemble_system!r} is not a stack "
-                                  f"system of 'systems:'")
-            if not superconductor_layers_of(config, ensemble_system):
-                raise ConfigError(f"config key 'extract.ensemble.system': {ensemble_system!r} has no layer of "
-                                  f"the heterostructure's superconductor")
+    het = config.get("extract", {}).get("heterostructure")
+    if het is not None and het not in (config.get("heterostructures") or {}):
+        raise ConfigError(f"config key 'extract.heterostructure': {het!r} is not a heterostructure of "
+                          f"'heterostructures:' ({sorted(config.get('heterostructures') or {})})")
+
+
+def add_derived_systems(config: dict) -> dict:
+    """Add the ``systems:`` entries the heterostructures need and the config lacks (in place;
+    :func:`isingflow.study.plan_study`).  Raises :class:`ConfigError` naming the key."""
+    from isingflow.study import StudyError, plan_study
+
+    try:
+        _roles, new = plan_study(config)
+    except StudyError as exc:
+        raise ConfigError(str(exc)) from None
+    config.setdefault("systems", {}).update(new)
+    return config
+
+
+def heterostructures(config: dict):
+    """Name → :class:`isingflow.study.Heterostructure` of a validated ``config``."""
+    from isingflow.study import plan_study
+
+    return plan_study(config)[0]
 
 
 @dataclass(frozen=True)
 class StudySystems:
-    """The systems of ``systems:`` that play each role in the study (one place resolves them).
-
-    ``ensemble`` is ``extract.ensemble.system`` when set, else the heterostructure itself;
-    ``vacancy`` is ``vacancy.system`` (its default comes from ``vacancy.schema.yaml``).
-    """
+    """The systems of single-system stages: the monolayer slice (``dft.monolayer.system``), the
+    heterostructure compared with the paper (``extract.heterostructure``) and the vacancy
+    supercell (``vacancy.system``; its default comes from ``vacancy.schema.yaml``)."""
 
     monolayer: str
     heterostructure: str
-    ensemble: str
-    bilayer: str
-    monolayer_superconductor: str
-    monolayer_magnet: str
     vacancy: str
 
 
 def study_systems(config: dict) -> StudySystems:
     """The :class:`StudySystems` of a validated ``config`` (see :func:`validate_config`)."""
-    extract = config["extract"]
-    return StudySystems(
-        monolayer=config["dft"]["monolayer"]["system"],
-        heterostructure=extract["heterostructure"],
-        ensemble=extract["ensemble"].get("system") or extract["heterostructure"],
-        bilayer=extract["bilayer"],
-        monolayer_superconductor=extract["monolayer_superconductor"],
-        monolayer_magnet=extract["monolayer_magnet"],
-        vacancy=config["vacancy"]["system"],
-    )
+    return StudySystems(monolayer=config["dft"]["monolayer"]["system"],
+                        heterostructure=config["extract"]["heterostructure"], vacancy=config["vacancy"]["system"])
 
 
 def superconductor_layers_of(config: dict, system: str) -> list[int]:
-    """Layer indices of ``system`` made of the heterostructure's superconductor material (the
-    material of its first ``extract.superconductor_layers`` layer)."""
-    extract = config["extract"]
-    het_layers = config["systems"][extract["heterostructure"]]["layers"]
-    material = het_layers[extract["superconductor_layers"][0]]["material"]
+    """Layer indices of the stack ``system`` whose material has ``role: superconductor`` in the
+    material library."""
+    from isingflow.structures.materials import load_materials
+
+    materials = load_materials()
     return [i for i, layer in enumerate(config["systems"][system].get("layers", []))
-            if layer["material"] == material]
+            if getattr(materials.get(layer["material"]), "role", None) == "superconductor"]
 
 
 def profile_settings(config: dict, section: str) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 Reads the normalised band files of the heterostructure's base variant, its two-layer reference
 and the two monolayers, and ⟨λex⟩ from rule extract_ensemble
 (:func:`isingflow.extract.heterostructure_parameters`); writes
-results/parameters/<heterostructure>.json and Fig. 1b, 1c, 1d and the hot-spot plot.
+results/heterostructures/<heterostructure>/parameters.json and Fig. 1b, 1c, 1d and the hot-spot plot.
 """
 from isingflow.extract import HeterostructureInputs, heterostructure_parameters
 from isingflow.plots.dft_figures import plot_heterostructure_figures
@@ -13,8 +13,9 @@ from isingflow.runtime import setup_logging
 smk = snakemake  # noqa: F821 - injected by Snakemake
 log = setup_logging(smk.log[0])
 res = heterostructure_parameters(HeterostructureInputs.from_files(dict(smk.input.items())), smk.params.extract,
-                                 system=smk.params.het, bilayer=smk.params.bilayer, profile=smk.params.profile)
-plot_heterostructure_figures(res, smk.output.fig1b, smk.output.fig1c, smk.output.fig1d, smk.output.hotspots)
+                                 system=smk.wildcards.het, bilayer=smk.params.bilayer, profile=smk.params.profile)
+plot_heterostructure_figures(res, smk.output.fig1b, smk.output.fig1c, smk.output.fig1d, smk.output.hotspots,
+                             layers=smk.params.layers, magnet_layer=smk.params.extract["magnet_layers"][0])
 write_json(smk.output.params, {**res.parameters,
                                "provenance": provenance(inputs=list(smk.input), settings=smk.params.extract)})
 log.info("wrote %s", smk.output.params)

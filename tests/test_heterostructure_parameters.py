@@ -153,6 +153,7 @@ def _inputs(monolayer_points=9, **changes):
 def _settings(**changes):
     base = {"heterostructure": "tri", "superconductor_layers": [0, 2], "magnet_layers": [1], "bilayer": "bi",
             "monolayer_superconductor": "sc", "monolayer_magnet": "mag",
+            "superconductor_element": "Nb", "magnet_element": "Cr",
             "lambda_ex": {"min_layer_weight": 0.5, "window_eV": 1.0, "fermi_broadening_eV": 0.1, "max_shift_eV": 0.4},
             "spin_filter": {"layer_thickness_angstrom": 6.1, "n_layers": [1, 2, 3], "effective_mass": 1.0},
             "ensemble": {"d_eval_angstrom": 6.88}, "field": {"convention": "half", "Tc_K": 7.0},

@@ -4,20 +4,20 @@ import json
 import numpy as np
 import pytest
 
-from tests.conftest import run_snakemake
+from tests.conftest import REPO, run_snakemake
 
 pytestmark = pytest.mark.slow
 
 
 def test_monolayer_slice_end_to_end(tmp_path):
     """structure → GPAW SCF → SOC / no-SOC bands → ΔSOC(K) → figure, then nothing left to do."""
-    targets = ["results/parameters/NbSe2-1L.json", "results/figures/nbse2_monolayer_bands.png"]
+    targets = ["results/parameters/NbSe2-1L.json", "results/figures/NbSe2-1L_bands.png"]
     run_snakemake(tmp_path, targets=targets, config={"profile": "smoke"})
     params = json.loads((tmp_path / "results/parameters/NbSe2-1L.json").read_text())
     assert 110 < params["ising_splitting_full_K_meV"] < 200
     assert params["delta_soc_half_K_meV"] == pytest.approx(params["ising_splitting_full_K_meV"] / 2)
     assert params["provenance"]["versions"]["gpaw"]
-    assert (tmp_path / "results/figures/nbse2_monolayer_bands.png").stat().st_size > 10_000
+    assert (tmp_path / "results/figures/NbSe2-1L_bands.png").stat().st_size > 10_000
     for name in ("gs.gpw", "gs.json", "mesh.npz", "bands_soc.npz", "bands_nosoc.npz"):
         assert (tmp_path / "results/dft/NbSe2-1L/base" / name).is_file()
     assert list(tmp_path.rglob("*.part*")) == []
@@ -32,14 +32,31 @@ def test_full_dag_dry_run_every_profile(tmp_path):
             assert rule in proc.stdout, (profile, rule)
 
 
-def test_heterostructure_extraction_smoke(tmp_path):
+PAPER = "results/heterostructures/NbSe2-CrBr3-NbSe2"
+CGT = "results/heterostructures/NbSe2-Cr2Ge2Te6-NbSe2"
+
+
+@pytest.fixture(scope="module")
+def smoke_chain(tmp_path_factory):
+    """The paper trilayer's chain on the smoke profile, then a second heterostructure whose magnet
+    comes from a CIF file (tests/configs/cif_magnet.yaml) added to the same study.  (The trilayer's
+    own stacking ensemble, `snakemake ensemble_systems`, costs two more trilayer SCFs and is left
+    to that target; its table is unit-tested in tests/test_extract.py.)"""
+    work = tmp_path_factory.mktemp("chain")
+    run_snakemake(work, targets=["extract", "results/comparison.md"], config={"profile": "smoke"}, timeout=2400)
+    paper_files = sorted(p for p in (work / "results").rglob("*") if p.is_file() and "/logs/" not in str(p)
+                         and not p.name.startswith("comparison"))
+    before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in paper_files}
+    run_snakemake(work, targets=["extract", "results/comparison.md"], config={"profile": "smoke"},
+                  configfile=REPO / "tests/configs/cif_magnet.yaml", timeout=2400)
+    return work, before
+
+
+def test_heterostructure_extraction_smoke(smoke_chain):
     """The trilayer chain on the smoke profile: λex, moments, barriers, spin filter, t⊥, ⟨λex⟩, and
-    the hand-off with its experimental bound.  (The trilayer's own stacking ensemble,
-    `snakemake ensemble_systems`, costs two more trilayer SCFs and is left to that target; its
-    table is unit-tested in tests/test_extract.py.)"""
-    run_snakemake(tmp_path, targets=["extract", "results/model/dft_handoff.json"],
-                  config={"profile": "smoke"}, timeout=2400)
-    p = json.loads((tmp_path / "results/parameters/NbSe2-CrBr3-NbSe2.json").read_text())
+    the hand-off with its experimental bound."""
+    tmp_path, _ = smoke_chain
+    p = json.loads((tmp_path / PAPER / "parameters.json").read_text())
     # Cr3+ carries ~3 µB (physics gate); NbSe2 picks up a small induced moment
     assert all(2.5 < m < 3.5 for m in p["m_Cr_muB"])
     assert 0 <= p["m_Nb_mean_abs_muB"] < 0.3
@@ -66,7 +83,7 @@ def test_heterostructure_extraction_smoke(tmp_path):
     # B is a field strength; the sign of ⟨λex⟩ (registries split either way) is its direction, and the
     # model hand-off turns it into which spin the CrBr3 barrier favours
     assert p["B_equiv_T"] >= 0 and p["B_equiv_parallel_to_magnet"] == (p["lambda_ex_avg_meV"] >= 0)
-    handoff = json.loads((tmp_path / "results/model/dft_handoff.json").read_text())
+    handoff = json.loads((tmp_path / PAPER / "model/dft_handoff.json").read_text())
     assert handoff["B_T"] == pytest.approx(p["B_equiv_T"])
     w_up = next(r["weight_up"] for r in p["spin_filter_vacuum_aligned"] if r["n_layers"] == 1)
     assert handoff["spin_filter_weight_up"] == pytest.approx(w_up if p["B_equiv_parallel_to_magnet"] else 1 - w_up)
@@ -85,3 +102,34 @@ def test_heterostructure_extraction_smoke(tmp_path):
         one["B_Tc0"] < bound["B_par_max_Tc0"])
     for fig in ("fig1b", "fig1c", "fig1d", "hotspots"):
         assert (tmp_path / f"results/figures/{fig}.png").stat().st_size > 10_000
+
+
+def test_a_magnet_from_a_cif_file_goes_through_the_whole_chain(smoke_chain):
+    """NbSe2/Cr2Ge2Te6/NbSe2 (Cr2Ge2Te6 cut from a bulk CIF) through structures, DFT, extraction and
+    the hand-off into its own folder, with a row in the comparison; the paper's outputs untouched."""
+    tmp_path, before = smoke_chain
+    manifest = json.loads((tmp_path / "results/structures/NbSe2-Cr2Ge2Te6-NbSe2/manifest.json").read_text())
+    assert manifest["formula"] == "Cr2Ge2Nb8Se16Te6" and manifest["n_atoms"] == 34
+    p = json.loads((tmp_path / CGT / "parameters.json").read_text())
+    assert p["system"] == "NbSe2-Cr2Ge2Te6-NbSe2"
+    assert all(2.5 < m < 3.5 for m in p["m_Cr_muB"]) and len(p["m_Cr_muB"]) == 2
+    assert len(p["m_Nb_muB"]) == 8 and p["m_Nb_mean_abs_muB"] < 0.3
+    # stacking_ensemble: false, so ⟨λex⟩ is the heterostructure's own λex (one member, its base)
+    assert p["ensemble"]["system"] == "NbSe2-Cr2Ge2Te6-NbSe2" and p["ensemble"]["superconductor_layers"] == [0, 2]
+    assert p["lambda_ex_avg_meV"] == pytest.approx(p["ensemble"]["variants"][0]["lambda_ex_meV"])
+    # its own superconductor bilayer (t⊥ reference) at its own, larger separation
+    assert (tmp_path / "results/dft/NbSe2-NbSe2-NbSe2-Cr2Ge2Te6-NbSe2-spacing/base/bands_unfolded.npz").is_file()
+    assert p["t_perp_Gamma_meV"] > 0
+    handoff = json.loads((tmp_path / CGT / "model/dft_handoff.json").read_text())
+    assert handoff["B_T"] == pytest.approx(p["B_equiv_T"])
+    assert set(handoff["results"]) == {"zero_field", "par", "perp"}
+    for fig in ("fig1b", "fig1c", "fig1d", "hotspots", "dft_handoff_dIdV"):
+        assert (tmp_path / CGT / f"figures/{fig}.png").stat().st_size > 10_000
+    table = (tmp_path / "results/comparison.md").read_text()
+    rows = [line for line in table.splitlines() if line.startswith("| NbSe2-")]
+    assert [r.split("|")[1].strip() for r in rows[:2]] == ["NbSe2-CrBr3-NbSe2", "NbSe2-Cr2Ge2Te6-NbSe2"]
+    assert f"{p['lambda_ex_meV']:.3g}" in rows[1]
+    assert (tmp_path / "results/figures/comparison.png").stat().st_size > 20_000
+    # adding the heterostructure reran nothing of the paper's system: same bytes, same times
+    for path, (mtime, data) in before.items():
+        assert path.stat().st_mtime_ns == mtime and path.read_bytes() == data, path

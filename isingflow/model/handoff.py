@@ -1,6 +1,6 @@
 """DFT → model hand-off: dI/dV of the heterostructure with the field B of its ⟨λex⟩.
 
-The exchange field comes from ``results/parameters/<extract.heterostructure>.json`` (B in units of
+The exchange field comes from ``results/heterostructures/<name>/parameters.json`` (B in units of
 Tc0, :func:`isingflow.extract.heterostructure_parameters`), the spin-filter weight from its WKB
 spin filter, and Δ_SOC either from the config or from the monolayer's half splitting at K.
 Settings: the ``model.from_dft`` config section, every default filled in from
@@ -47,7 +47,7 @@ class HandoffRecord(TypedDict):
     T: float
     eta: float
     gamma0: float
-    results: dict[str, PeakSummary]
+    results: dict[str, PeakSummary]         # "par", "perp" (B ∥ c, B ⊥ c) and "zero_field" (B = 0)
     superconductivity_bound: SuperconductivityBound
 
 
@@ -160,6 +160,8 @@ def dft_handoff(het: dict, monolayer: dict, settings: dict[str, Any]) -> Handoff
     w_up = spin_filter_weight_up(het, s["spin_filter_layers"])
     V = np.linspace(0.0, s["v_max"], BIAS_POINTS)
     rows, summary = [], {}
+    d_o, _G, vp, fwhm = _direction(V, 0.0, 0.0, delta_soc, w_up, s)
+    summary["zero_field"] = PeakSummary(delta_o=d_o, V_peak=vp, fwhm=fwhm)
     for name, theta in DIRECTIONS.items():
         d_o, G, vp, fwhm = _direction(V, B, theta, delta_soc, w_up, s)
         if d_o <= 0:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -18,12 +19,20 @@ def _save(fig, path):
     plt.close(fig)
 
 
-def plot_level_alignment(alignment: dict, path: str | os.PathLike) -> None:
-    """Fig. 1b: NbSe2 E_F and the CrBr3 spin-up / spin-down band edges on a common vacuum scale."""
+def chemical(formula: str) -> str:
+    """A formula with mathtext subscripts (``CrBr3`` → ``CrBr$_{3}$``)."""
+    return re.sub(r"(\d+)", r"$_{\1}$", formula)
+
+
+def plot_level_alignment(alignment: dict, path: str | os.PathLike, superconductor: str = "NbSe2",
+                         magnet: str = "CrBr3") -> None:
+    """Fig. 1b: the superconductor's E_F and the magnet's spin-up / spin-down band edges on a common
+    vacuum scale (the record's keys keep the paper's names: ``nbse2_…``, ``crbr3_…``)."""
+    sc, mag = chemical(superconductor), chemical(magnet)
     fig, ax = plt.subplots(figsize=(4.6, 4.2), dpi=150)
     ef = alignment["nbse2_fermi_level_vs_vacuum_eV"]
     ax.hlines(ef, 0.1, 0.9, color="k", lw=2)
-    ax.text(0.5, ef + 0.08, r"NbSe$_2$ $E_F$", ha="center", fontsize=8)
+    ax.text(0.5, ef + 0.08, f"{sc} $E_F$", ha="center", fontsize=8)
     for x0, spin, color in ((1.2, "up", "tab:red"), (2.2, "down", "tab:blue")):
         edges = alignment["crbr3_edges_vs_vacuum_eV"][spin]
         ax.add_patch(plt.Rectangle((x0, edges["cbm_eV"]), 0.8, 0.6, color=color, alpha=0.35))
@@ -36,15 +45,17 @@ def plot_level_alignment(alignment: dict, path: str | os.PathLike) -> None:
         ax.text(x0 + 0.45, 0.5 * (ef + edges["cbm_eV"]), f"{barrier:.2f} eV", fontsize=8, color=color)
     ax.axhline(ef, color="k", lw=0.5, ls=":")
     ax.set_xlim(0, 3.2)
-    ax.set_xticks([0.5, 1.6, 2.6], [r"NbSe$_2$", r"CrBr$_3$ ↑", r"CrBr$_3$ ↓"])
+    ax.set_xticks([0.5, 1.6, 2.6], [sc, f"{mag} ↑", f"{mag} ↓"])
     ax.set_ylabel("energy vs vacuum (eV)")
     ax.set_title("Fig. 1b: level alignment (vacuum-aligned monolayers)", fontsize=9)
     _save(fig, path)
 
 
 def plot_trilayer_bands(bands: BandStructure, sc_layers: list[int], path: str | os.PathLike,
-                        window_eV=(-0.8, 0.8), lambda_ex_meV: float | None = None) -> None:
-    """Fig. 1c: spin-polarised unfolded bands of the trilayer; marker size = unfold weight × NbSe2 weight."""
+                        window_eV=(-0.8, 0.8), lambda_ex_meV: float | None = None,
+                        layers: tuple[str, ...] = ("NbSe2", "CrBr3", "NbSe2")) -> None:
+    """Fig. 1c: spin-polarised unfolded bands of the stack ``layers``; marker size = unfold weight ×
+    weight on the superconductor layers ``sc_layers``."""
     x = bands.path_distance()
     fig, ax = plt.subplots(figsize=(5.0, 4.2), dpi=150)
     lp = bands.layer_projections()[..., list(sc_layers)].sum(axis=-1)
@@ -56,7 +67,7 @@ def plot_trilayer_bands(bands: BandStructure, sc_layers: list[int], path: str | 
         keep = size > 0.3
         ax.scatter(xx[keep], e[keep], s=size[keep], color=color, alpha=0.7, label=lab, lw=0)
     decorate_band_axes(ax, x, bands.path_labels, window_eV)
-    title = "Fig. 1c: NbSe$_2$/CrBr$_3$/NbSe$_2$, unfolded NbSe$_2$ bands"
+    title = f"Fig. 1c: {'/'.join(map(chemical, layers))}, unfolded {chemical(layers[sc_layers[0]])} bands"
     if lambda_ex_meV is not None:
         title += "\n" + rf"$\lambda_{{ex}}$ = {lambda_ex_meV:.1f} meV"
     ax.set_title(title, fontsize=9)
@@ -101,11 +112,15 @@ def plot_hotspots(k_inv_angstrom, t_perp_meV, delta_soc_meV, correlation: float,
 
 
 def plot_heterostructure_figures(result, fig1b: str | os.PathLike, fig1c: str | os.PathLike,
-                                 fig1d: str | os.PathLike, hotspots: str | os.PathLike) -> None:
-    """Fig. 1b, 1c, 1d and the hot-spot plot of a :class:`isingflow.extract.HeterostructureResult`."""
-    plot_level_alignment(result.alignment.figure_data(), fig1b)
+                                 fig1d: str | os.PathLike, hotspots: str | os.PathLike,
+                                 layers: tuple[str, ...] = ("NbSe2", "CrBr3", "NbSe2"),
+                                 magnet_layer: int = 1) -> None:
+    """Fig. 1b, 1c, 1d and the hot-spot plot of a :class:`isingflow.extract.HeterostructureResult`
+    of the stack ``layers`` (materials, bottom to top)."""
+    plot_level_alignment(result.alignment.figure_data(), fig1b, layers[result.superconductor_layers[0]],
+                         layers[magnet_layer])
     plot_trilayer_bands(result.unfolded, result.superconductor_layers, fig1c,
-                        lambda_ex_meV=result.lambda_ex.average_meV)
+                        lambda_ex_meV=result.lambda_ex.average_meV, layers=tuple(layers))
     arrow = {"up": " ↑", "down": " ↓", "both": ""}
     plot_t_perp({name + arrow[spin]: {seg: (c.k_distance_inv_angstrom, c.t_perp_meV) for seg, c in segs.items()}
                  for name, spins in result.t_perp.items() for spin, segs in spins.items()}, fig1d)

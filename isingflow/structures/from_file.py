@@ -122,7 +122,8 @@ def layer_from_file(path: str | Path, layer_index: int = 0,
     frac = np.linalg.solve(a2.T, pos[idx, :2].T).T % 1.0
     z = _unwrapped_heights(pos[idx, 2], period)
     return {"cell_2d": a2, "symbols": symbols, "frac": frac, "z_angstrom": z,
-            "magmoms": atoms.get_initial_magnetic_moments()[idx], "n_layers": len(layers)}
+            "magmoms": atoms.get_initial_magnetic_moments()[idx], "n_layers": len(layers),
+            "period_angstrom": period}
 
 
 def sites_from_file(where: str, entry: Mapping[str, Any], base_dir: Path) -> dict[str, Any]:
@@ -150,4 +151,7 @@ def sites_from_file(where: str, entry: Mapping[str, Any], base_dir: Path) -> dic
                              f"moments in {path.name}, or an element of {sorted(DEFAULT_MAGMOMS_MUB)}")
     return {"a_angstrom": a, "b_angstrom": b, "gamma_deg": gamma, "plane_element": plane, "sites": sites,
             "formula": formula(sorted(symbols)), "structure_file_resolved": str(path),
-            "n_layers_in_file": layer["n_layers"]}
+            "n_layers_in_file": layer["n_layers"],
+            # a bulk crystal's repeat per layer (c⊥ / layers in the cell); a slab's period is its vacuum
+            **({"layer_spacing_angstrom": layer["period_angstrom"] / layer["n_layers"]}
+               if layer["n_layers"] > 1 else {})}

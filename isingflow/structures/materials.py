@@ -52,6 +52,7 @@ class Material:
     path: str = ""
     role: str = "other"             # superconductor | magnet | other
     structure_file: str = ""        # the file the sites were cut from, if any
+    layer_spacing_angstrom: float | None = None   # bulk repeat distance of one layer (spin-filter thickness)
 
     @property
     def n_atoms(self) -> int:
@@ -146,6 +147,10 @@ def _site(where: str, i: int, s) -> Site:
     return Site(el, (float(frac[0]), float(frac[1])), float(z), float(s.get("magmom", 0.0)))
 
 
+def _optional_float(x) -> float | None:
+    return None if x is None else float(x)
+
+
 def _material(path: Path, name, entry) -> Material:
     """One checked library entry (the messages name the file and the entry)."""
     where = f"{path.name}: material '{name}'"
@@ -175,7 +180,8 @@ def _material(path: Path, name, entry) -> Material:
                    plane_element=str(entry["plane_element"]), sites=sites,
                    source=str(entry["source"]).strip(), prototype=str(entry.get("prototype", "")),
                    notes=str(entry.get("notes", "")).strip(), path=str(path), role=str(entry.get("role", "other")),
-                   structure_file=str(entry.get("structure_file_resolved", "")))
+                   structure_file=str(entry.get("structure_file_resolved", "")),
+                   layer_spacing_angstrom=_optional_float(entry.get("layer_spacing_angstrom")))
     if mat.a_angstrom <= 0 or mat.b_angstrom <= 0 or not 10 < mat.gamma_deg < 170:
         raise StructureError(f"{where}: bad lattice (a, b > 0 and 10° < gamma < 170° needed)")
     if mat.plane_element not in mat.elements:

@@ -1,11 +1,19 @@
 # Shared set-up: config validation (before any job), profile look-up, target registry.
+import re
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir)))  # isingflow importable without installation
 
 from isingflow import structures as _structures
-from isingflow.config import ConfigError, profile_settings, study_systems, superconductor_layers_of, validate_config
+from isingflow.config import (
+    ConfigError,
+    heterostructures,
+    profile_settings,
+    study_systems,
+    superconductor_layers_of,
+    validate_config,
+)
 
 try:
     validate_config(config)
@@ -16,8 +24,13 @@ PROFILE = config["profile"]
 DFT = profile_settings(config, "dft")
 RESULTS = "results"
 LOGS = "results/logs"
-# the system of each role (monolayer, heterostructure, ensemble, bilayer, ..., vacancy): resolved here only
+# the systems of the single-system stages (monolayer slice, paper heterostructure, vacancy): resolved here only
 SYSTEMS = study_systems(config)
+# every heterostructure of `heterostructures:` with its derived roles and auxiliary systems
+# (isingflow.study); each goes through the whole chain into results/heterostructures/<name>/
+HETEROSTRUCTURES = heterostructures(config)
+PAPER_HET = SYSTEMS.heterostructure  # compared with the paper: Fig. 1, results/summary.md
+HET_DIR = f"{RESULTS}/heterostructures/{{het}}"
 
 # Every system is built here, at DAG-build time (about a second), before the rules of the stages; an
 # unknown material, a strain beyond tolerance, overlapping atoms or a structure too large for the
@@ -58,6 +71,40 @@ def structure_file(wildcards):
 def manifest_file(wildcards):
     """The manifest of a system (variants, layers, supercell matrices)."""
     return f"{RESULTS}/structures/{wildcards.system}/manifest.json"
+
+
+def het_wildcard():
+    """Regex of the heterostructure names (the ``{het}`` wildcard)."""
+    return "|".join(re.escape(h) for h in HETEROSTRUCTURES) or "(?!)"
+
+
+def superconductor_monolayers():
+    """The superconductor monolayers of the heterostructures (ΔSOC(k) of each is extracted once)."""
+    return sorted({h.monolayer_superconductor for h in HETEROSTRUCTURES.values()} | {SYSTEMS.monolayer})
+
+
+def heterostructure_inputs(wildcards):
+    """The DFT files the extraction of heterostructure ``wildcards.het`` reads (its own base variant,
+    its ensemble's ⟨λex⟩, the superconductor bilayer and the two monolayers)."""
+    h = HETEROSTRUCTURES[wildcards.het]
+    dft = lambda system, name: f"{RESULTS}/dft/{system}/base/{name}"
+    return {
+        "het_gs": dft(h.name, "gs.json"),
+        "het_mesh": dft(h.name, "mesh.npz"),
+        "het_unfolded": dft(h.name, "bands_unfolded.npz"),
+        "ensemble": f"{RESULTS}/parameters/ensemble/{h.ensemble}.json",
+        "bilayer_unfolded": dft(h.superconductor_bilayer, "bands_unfolded.npz"),
+        "sc_gs": dft(h.monolayer_superconductor, "gs.json"),
+        "sc_soc": dft(h.monolayer_superconductor, "bands_soc.npz"),
+        "sc_nosoc": dft(h.monolayer_superconductor, "bands_nosoc.npz"),
+        "mag_gs": dft(h.monolayer_magnet, "gs.json"),
+        "mag_bands": dft(h.monolayer_magnet, "bands_nosoc.npz"),
+    }
+
+
+def het_file(het, name):
+    """``results/heterostructures/<het>/<name>``."""
+    return f"{RESULTS}/heterostructures/{het}/{name}"
 
 
 # DFT settings per variant
@@ -161,11 +208,24 @@ def geometry_point(system, name, scan_distances):
 
 
 def summary_handoff(wildcards):
-    """Input of the summary rule: the DFT → model hand-off (its experimental bound) when the model
-    stage makes one (``MODEL_CFG``/``MODEL`` come from model.smk, read when the DAG is built)."""
+    """Input of the summary rule: the paper heterostructure's DFT → model hand-off (its experimental
+    bound) when the model stage makes one (``MODEL_CFG`` comes from model.smk)."""
     if MODEL_CFG.get("from_dft", {}).get("enabled", False):
-        return {"handoff": f"{MODEL}/dft_handoff.json"}
+        return {"handoff": het_file(PAPER_HET, "model/dft_handoff.json")}
     return {}
+
+
+def comparison_inputs(wildcards):
+    """Per heterostructure, in config order: its parameters, manifest, superconductor monolayer's ΔSOC
+    and (when the model stage makes it) its hand-off; the comparison rule zips them by name."""
+    names = list(HETEROSTRUCTURES)
+    out = {
+        "parameters": [het_file(h, "parameters.json") for h in names],
+        "manifests": [f"{RESULTS}/structures/{h}/manifest.json" for h in names],
+    }
+    if MODEL_CFG.get("from_dft", {}).get("enabled", False):
+        out["handoffs"] = [het_file(h, "model/dft_handoff.json") for h in names]
+    return out
 
 
 # Settings study (settings_study.smk): its section with the schema defaults, and its points.

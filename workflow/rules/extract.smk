@@ -1,44 +1,45 @@
 # Extraction stage: model parameters from the normalised band files.
+#
+#   results/parameters/<monolayer>.json               ΔSOC(k) of each superconductor monolayer
+#   results/parameters/ensemble/<system>.json         ⟨λex⟩ of a stack's lateral-shift × distance variants
+#   results/heterostructures/<het>/parameters.json    every DFT number of one heterostructure
+#   results/heterostructures/<het>/figures/*.png      its Fig. 1b/1c/1d and hot spots
+#   results/figures/fig1{b,c,d}.png, hotspots.png     those of extract.heterostructure (the paper's)
 
 MONOLAYER = SYSTEMS.monolayer
 
 
 rule monolayer_soc:
-    """ΔSOC(k) of the monolayer Nb-d band along Γ–K and at K; band figure coloured by ⟨σz⟩."""
+    """ΔSOC(k) of a superconductor monolayer's d band along Γ–K and at K; band figure coloured by ⟨σz⟩."""
     input:
-        soc=f"{RESULTS}/dft/{MONOLAYER}/base/bands_soc.npz",
-        nosoc=f"{RESULTS}/dft/{MONOLAYER}/base/bands_nosoc.npz",
+        soc=f"{RESULTS}/dft/{{system}}/base/bands_soc.npz",
+        nosoc=f"{RESULTS}/dft/{{system}}/base/bands_nosoc.npz",
     output:
-        params=f"{RESULTS}/parameters/{MONOLAYER}.json",
+        params=f"{RESULTS}/parameters/{{system}}.json",
         figure=report(
-            f"{RESULTS}/figures/nbse2_monolayer_bands.png",
+            f"{RESULTS}/figures/{{system}}_bands.png",
             caption="../report/monolayer_bands.rst",
             category="DFT",
         ),
     log:
-        f"{LOGS}/extract/{MONOLAYER}_soc.log",
+        f"{LOGS}/extract/{{system}}_soc.log",
+    wildcard_constraints:
+        system="|".join(re.escape(s) for s in superconductor_monolayers()),
     conda:
         CONDA_ENV
     params:
         profile=PROFILE,
-        system=MONOLAYER,
     script:
         "../../scripts/extract_monolayer_soc.py"
 
 
 ALL_TARGETS.extend(
-    [
-        f"{RESULTS}/parameters/{MONOLAYER}.json",
-        f"{RESULTS}/figures/nbse2_monolayer_bands.png",
-    ]
+    [f"{RESULTS}/parameters/{s}.json" for s in superconductor_monolayers()]
+    + [f"{RESULTS}/figures/{s}_bands.png" for s in superconductor_monolayers()]
 )
 
-# --- heterostructure: λex, moments, alignment, spin filter, t⊥(k), ⟨λex⟩ ----------------------
+# --- heterostructures: λex, moments, alignment, spin filter, t⊥(k), ⟨λex⟩ --------------------
 EXTRACT = config["extract"]
-HET = SYSTEMS.heterostructure
-# ⟨λex⟩ comes from the shift × distance variants of ENSEMBLE_SYSTEM: the heterostructure itself
-# or (extract.ensemble.system) a cheaper system with the same interface, e.g. NbSe2/CrBr3
-ENSEMBLE_SYSTEM = SYSTEMS.ensemble
 
 
 rule extract_ensemble:
@@ -70,10 +71,13 @@ rule extract_ensemble:
 
 
 rule ensemble_systems:
-    """⟨λex⟩ of the heterostructure's own ensemble beside that of extract.ensemble.system, with cost:
-    the evidence that the cheaper system moves ⟨λex⟩ less than its uncertainty (docs/ensemble.md)."""
+    """⟨λex⟩ of the paper heterostructure's own ensemble beside that of its one-interface bilayer, with
+    cost: the evidence that the cheaper system moves ⟨λex⟩ less than its uncertainty (docs/ensemble.md)."""
     input:
-        [f"{RESULTS}/parameters/ensemble/{s}.json" for s in dict.fromkeys([HET, ENSEMBLE_SYSTEM])],
+        [
+            f"{RESULTS}/parameters/ensemble/{s}.json"
+            for s in dict.fromkeys([PAPER_HET, HETEROSTRUCTURES[PAPER_HET].ensemble])
+        ],
     output:
         f"{RESULTS}/convergence/ensemble_systems.md",
     log:
@@ -84,51 +88,59 @@ rule ensemble_systems:
         "../../scripts/ensemble_systems_table.py"
 
 
+HET_FIGURES = ("fig1b", "fig1c", "fig1d", "hotspots")
+
+
 rule extract_heterostructure:
-    """Every DFT-derived number of the paper for the heterostructure, with Fig. 1b/1c/1d."""
+    """Every DFT-derived number of one heterostructure, with its Fig. 1b/1c/1d and hot spots."""
     input:
-        het_gs=f"{RESULTS}/dft/{HET}/base/gs.json",
-        het_mesh=f"{RESULTS}/dft/{HET}/base/mesh.npz",
-        het_unfolded=f"{RESULTS}/dft/{HET}/base/bands_unfolded.npz",
-        ensemble=f"{RESULTS}/parameters/ensemble/{ENSEMBLE_SYSTEM}.json",
-        bilayer_unfolded=f"{RESULTS}/dft/{SYSTEMS.bilayer}/base/bands_unfolded.npz",
-        sc_gs=f"{RESULTS}/dft/{SYSTEMS.monolayer_superconductor}/base/gs.json",
-        sc_soc=f"{RESULTS}/dft/{SYSTEMS.monolayer_superconductor}/base/bands_soc.npz",
-        sc_nosoc=f"{RESULTS}/dft/{SYSTEMS.monolayer_superconductor}/base/bands_nosoc.npz",
-        mag_gs=f"{RESULTS}/dft/{SYSTEMS.monolayer_magnet}/base/gs.json",
-        mag_bands=f"{RESULTS}/dft/{SYSTEMS.monolayer_magnet}/base/bands_nosoc.npz",
+        unpack(heterostructure_inputs),
     output:
-        params=f"{RESULTS}/parameters/{HET}.json",
-        fig1b=report(f"{RESULTS}/figures/fig1b.png", caption="../report/fig1b.rst", category="DFT"),
-        fig1c=report(f"{RESULTS}/figures/fig1c.png", caption="../report/fig1c.rst", category="DFT"),
-        fig1d=report(f"{RESULTS}/figures/fig1d.png", caption="../report/fig1d.rst", category="DFT"),
-        hotspots=report(f"{RESULTS}/figures/hotspots.png", caption="../report/hotspots.rst", category="DFT"),
+        params=f"{HET_DIR}/parameters.json",
+        fig1b=f"{HET_DIR}/figures/fig1b.png",
+        fig1c=f"{HET_DIR}/figures/fig1c.png",
+        fig1d=f"{HET_DIR}/figures/fig1d.png",
+        hotspots=f"{HET_DIR}/figures/hotspots.png",
     log:
-        f"{LOGS}/extract/{HET}.log",
+        f"{LOGS}/extract/heterostructures/{{het}}.log",
+    wildcard_constraints:
+        het=het_wildcard(),
     conda:
         CONDA_ENV
     params:
-        extract=EXTRACT,
-        het=HET,
-        bilayer=SYSTEMS.bilayer,
+        extract=lambda wc: HETEROSTRUCTURES[wc.het].extract_settings(EXTRACT),
+        bilayer=lambda wc: HETEROSTRUCTURES[wc.het].superconductor_bilayer,
+        layers=lambda wc: list(HETEROSTRUCTURES[wc.het].layers),
         profile=PROFILE,
     script:
         "../../scripts/extract_heterostructure.py"
 
 
+# Fig. 1b/1c/1d and the hot spots of the heterostructure compared with the paper, under results/figures/
+for _fig in HET_FIGURES:
+
+    rule:
+        name:
+            f"paper_{_fig}"
+        input:
+            het_file(PAPER_HET, f"figures/{_fig}.png"),
+        output:
+            report(f"{RESULTS}/figures/{_fig}.png", caption=f"../report/{_fig}.rst", category="DFT"),
+        log:
+            f"{LOGS}/extract/paper_{_fig}.log",
+        localrule: True
+        shell:
+            "cp {input} {output} 2> {log}"
+
+
 ALL_TARGETS.extend(
-    [
-        f"{RESULTS}/parameters/{HET}.json",
-        f"{RESULTS}/figures/fig1b.png",
-        f"{RESULTS}/figures/fig1c.png",
-        f"{RESULTS}/figures/fig1d.png",
-        f"{RESULTS}/figures/hotspots.png",
-    ]
+    [het_file(h, "parameters.json") for h in HETEROSTRUCTURES] + [f"{RESULTS}/figures/{f}.png" for f in HET_FIGURES]
 )
 
 
 rule extract:
     """Every extracted parameter file and DFT figure."""
     input:
-        f"{RESULTS}/parameters/{MONOLAYER}.json",
-        f"{RESULTS}/parameters/{HET}.json",
+        [f"{RESULTS}/parameters/{s}.json" for s in superconductor_monolayers()],
+        [het_file(h, "parameters.json") for h in HETEROSTRUCTURES],
+        [f"{RESULTS}/figures/{f}.png" for f in HET_FIGURES],

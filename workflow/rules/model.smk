@@ -159,20 +159,24 @@ ALL_TARGETS.extend(MODEL_OUTPUTS)
 if MODEL_CFG.get("from_dft", {}).get("enabled", False):
 
     rule model_dft_handoff:
-        """dI/dV of the DFT heterostructure: B = its ⟨λex⟩-equivalent field (Tc0 units)."""
+        """dI/dV of one heterostructure for B ∥ c and B ⊥ c: B = its ⟨λex⟩-equivalent field (Tc0 units),
+        its spin-filter weights; Δo, coherence peak and FWHM beside the zero-field ones."""
         input:
-            het=f"{RESULTS}/parameters/{SYSTEMS.heterostructure}.json",
-            monolayer=f"{RESULTS}/parameters/{SYSTEMS.monolayer}.json",
+            het=het_file("{het}", "parameters.json"),
+            monolayer=lambda wc: f"{RESULTS}/parameters/{HETEROSTRUCTURES[wc.het].monolayer_superconductor}.json",
         output:
-            csv=f"{MODEL}/dft_handoff_dIdV.csv",
-            json=f"{MODEL}/dft_handoff.json",
+            csv=het_file("{het}", "model/dft_handoff_dIdV.csv"),
+            json=het_file("{het}", "model/dft_handoff.json"),
             figure=report(
-                f"{MODEL_FIGS}/dft_handoff_dIdV.png",
+                het_file("{het}", "figures/dft_handoff_dIdV.png"),
                 caption="../report/model_dft_handoff.rst",
-                category="Model",
+                category="Heterostructures",
+                subcategory="{het}",
             ),
         log:
-            f"{LOGS}/model/dft_handoff.log",
+            f"{LOGS}/model/dft_handoff_{{het}}.log",
+        wildcard_constraints:
+            het=het_wildcard(),
         conda:
             CONDA_ENV
         params:
@@ -181,4 +185,4 @@ if MODEL_CFG.get("from_dft", {}).get("enabled", False):
         script:
             "../../scripts/model_dft_handoff.py"
 
-    ALL_TARGETS.append(f"{MODEL_FIGS}/dft_handoff_dIdV.png")
+    ALL_TARGETS.extend(het_file(h, "figures/dft_handoff_dIdV.png") for h in HETEROSTRUCTURES)
