@@ -46,6 +46,11 @@ class Heterostructure:
     superconductor_bilayer: str | None     # t⊥ without the magnet; None: fewer than two superconductor layers
     spin_filter_layer_thickness_angstrom: float
 
+    def systems(self) -> tuple[str, ...]:
+        """Every system this heterostructure's chain computes (itself and its auxiliary systems)."""
+        return tuple(s for s in (self.name, self.ensemble, self.superconductor_bilayer, self.monolayer_superconductor,
+                                 self.monolayer_magnet) if s)
+
     def extract_settings(self, extract: Mapping[str, Any]) -> dict[str, Any]:
         """The ``extract`` config section with this heterostructure's roles filled in."""
         out = copy.deepcopy(dict(extract))
@@ -53,7 +58,8 @@ class Heterostructure:
                    magnet_layers=list(self.magnet_layers), superconductor_element=self.superconductor_element,
                    magnet_element=self.magnet_element, bilayer=self.superconductor_bilayer,
                    monolayer_superconductor=self.monolayer_superconductor, monolayer_magnet=self.monolayer_magnet)
-        out["spin_filter"] = {**out["spin_filter"], "layer_thickness_angstrom": self.spin_filter_layer_thickness_angstrom}
+        thickness = self.spin_filter_layer_thickness_angstrom
+        out["spin_filter"] = {**out["spin_filter"], "layer_thickness_angstrom": thickness}
         return out
 
 

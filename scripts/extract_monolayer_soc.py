@@ -10,11 +10,12 @@ smk = snakemake  # noqa: F821 - injected by Snakemake
 log = setup_logging(smk.log[0])
 soc, nosoc = read_bands(smk.input.soc), read_bands(smk.input.nosoc)
 params = monolayer_soc(soc, nosoc)
-write_json(smk.output.params, {"system": smk.wildcards.system, "profile": smk.params.profile, "code": soc.code, **params,
+system = smk.wildcards.system
+write_json(smk.output.params, {"system": system, "profile": smk.params.profile, "code": soc.code, **params,
                                "provenance": provenance(inputs=[smk.input.soc, smk.input.nosoc],
                                                         settings=smk.params.profile)})
 log.info("Ising splitting at K: %.1f meV (full), ΔSOC = %.1f meV (half)",
          params["ising_splitting_full_K_meV"], params["delta_soc_half_K_meV"])
 plot_spin_bands(soc, nosoc, smk.output.figure,
-                title=f"{smk.wildcards.system} ({soc.code}, profile {smk.params.profile})",
+                title=f"{system} ({soc.code}, profile {smk.params.profile})",
                 inset_text=f"Ising splitting at K: {params['ising_splitting_full_K_meV']:.0f} meV")

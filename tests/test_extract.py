@@ -160,3 +160,16 @@ def test_interlayer_hopping_from_unfolded_pairs():
 def test_hotspot_correlation_sign():
     k = np.linspace(0, 1, 20)
     assert ex.hotspot_correlation(np.cos(k), k) < -0.9
+
+
+def test_stacking_ensemble_evaluates_at_the_base_distance_when_d_eval_is_none():
+    """d_eval None: each ensemble system's own (base) distance, e.g. a derived heterostructure's 7.05 Å."""
+    manifest = {"variants": {"base": {"distances_angstrom": [7.05]},
+                             "near": {"distances_angstrom": [6.45], "registry": {"frac": [0, 0], "weight": 1.0}},
+                             "far": {"distances_angstrom": [7.05], "registry": {"frac": [0, 0], "weight": 1.0}}}}
+    gs = {"scf_iterations": 10, "wall_time_s": 1.0}
+    variants = [("near", synthetic_bilayer_magnet(0.12), gs), ("far", synthetic_bilayer_magnet(0.02), gs)]
+    ens = ex.stacking_ensemble(variants, manifest, [0, 2], {"window_eV": 1.0, "fermi_broadening_eV": 0.05},
+                               None, system="bi", profile="test", stacking_grids=[])
+    assert ens["d_eval_angstrom"] == 7.05
+    assert ens["lambda_ex_avg_meV"] == pytest.approx(20.0)     # the 7.05 Å member, not the fit nor 6.45 Å

@@ -128,7 +128,7 @@ def test_monolayer_chain_through_slurm(slurm_cluster, tmp_path):
     assert params["delta_soc_half_K_meV"] == pytest.approx(params["ising_splitting_full_K_meV"] / 2)
     for name in ("gs.gpw", "gs.json", "mesh.npz", "bands_soc.npz", "bands_nosoc.npz"):
         assert (tmp_path / DFT_DIR / name).stat().st_size > 0, name
-    assert (tmp_path / "results/figures/nbse2_monolayer_bands.png").stat().st_size > 10_000
+    assert (tmp_path / "results/figures/NbSe2-1L_bands.png").stat().st_size > 10_000
 
     jobs = _slurm_jobs(_run_uuid(out))
     gs, bands = _rule_jobs(jobs, "dft_ground_state"), _rule_jobs(jobs, "dft_bands")

@@ -160,3 +160,13 @@ def test_quick_profile_plans_the_3x3_grid():
     assert sum(r["grid_weights"]["3"] for r in at_688.values()) == pytest.approx(1.0)
     assert min(r["min_lateral_distance_angstrom"] for r in at_688.values()) < 0.3
     assert "reg-0.000-0.000_d-6.88" in at_688 and "reg-0.333-0.667_d-6.88" in at_688
+
+
+def test_translation_group_of_thirds_closes():
+    """√3×√3 R30° cells have pure translations by thirds; rounding noise (1/3 + 1/3 + 1/3 = 0.999999)
+    must not make the group grow (it did: the CrCl3 example took 10 min to plan)."""
+    from isingflow.structures.stacking import _translation_group
+
+    group = _translation_group([np.array([1 / 3, 2 / 3]), np.array([2 / 3 + 1e-7, 1 / 3])])
+    assert len(group) == 3
+    assert len(_translation_group([np.array([0.5, 0.0]), np.array([0.0, 0.5])])) == 4

@@ -103,3 +103,34 @@ def test_errors_name_the_key(config):
         plan_study(bad)                     # two different NbSe2-CrI3 bilayers under one name
     with pytest.raises(ConfigError, match="heterostructures.Z"):
         validate_config(bad)
+
+
+@pytest.mark.parametrize("example,expected", [
+    ("magnets_on_nbse2.yaml", ["NbSe2-CrBr3-NbSe2", "NbSe2-CrCl3-NbSe2", "NbSe2-CrI3-NbSe2", "NbSe2-Cr2Ge2Te6-NbSe2"]),
+    ("nbse2_cri3.yaml", ["NbSe2-CrBr3-NbSe2", "NbSe2-CrI3-NbSe2"]),
+])
+def test_example_studies_plan_every_heterostructure(tmp_path, example, expected):
+    """`snakemake -n` of each example: every heterostructure's chain into its own folder, one comparison."""
+    from tests.conftest import run_snakemake
+
+    proc = run_snakemake(tmp_path, configfile=REPO / "config/examples" / example, config={"profile": "smoke"},
+                         extra=["-n"])
+    for het in expected:
+        for out in ("parameters.json", "model/dft_handoff.json", "figures/fig1c.png"):
+            assert f"results/heterostructures/{het}/{out}" in proc.stdout, (het, out)
+    assert proc.stdout.count("rule comparison:") == 1 and proc.stdout.count("rule monolayer_soc:") == 1
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_magnet_file_without_a_common_cell_is_refused_before_any_job(tmp_path):
+    """Cr2Ge2Te6 (from its CIF) on NbSe2 within 0.2 % strain: no common cell; `snakemake -n` names
+    the key and the heterostructure, and writes nothing."""
+    from tests.conftest import run_snakemake
+
+    cfg = tmp_path / "tight.yaml"
+    cfg.write_text(yaml.safe_dump({"heterostructures": {"NbSe2-Cr2Ge2Te6-NbSe2": {
+        "layers": ["NbSe2", "Cr2Ge2Te6", "NbSe2"], "stack": {"max_strain_percent": 0.2, "max_supercell_cells": 9}}}}))
+    proc = run_snakemake(tmp_path, configfile=cfg, extra=["-n"], check=False)
+    assert proc.returncode != 0
+    assert "no commensurate supercell" in proc.stdout and "heterostructures.NbSe2-Cr2Ge2Te6-NbSe2" in proc.stdout
+    assert not (tmp_path / "results").exists()

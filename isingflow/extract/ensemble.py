@@ -203,12 +203,13 @@ def ensemble_variant(name: str, manifest_variant: dict, mesh: BandStructure, gs:
 
 
 def stacking_ensemble(variants: Iterable[tuple[str, BandStructure, dict]], manifest: dict, layers: list[int],
-                      lambda_ex: dict[str, Any], d_eval_angstrom: float, system: str, profile: str,
+                      lambda_ex: dict[str, Any], d_eval_angstrom: float | None, system: str, profile: str,
                       stacking_grids: Sequence[int] = (3, 6)) -> Ensemble:
     """⟨λex⟩ of the variants ``(name, SCF-mesh bands, gs.json summary)`` of the stack ``system``.
 
     ``manifest`` is the stack's structure manifest (distances, lateral shifts and their grid
-    weights per variant); ``layers`` are the superconductor's layers.  Returns
+    weights per variant); ``layers`` are the superconductor's layers; ``d_eval_angstrom`` None: the
+    base variant's distance (the upper end of the ensemble's range).  Returns
     :func:`ensemble_average` with the rows (``variants``), the superconductor layers and the
     summed SCF wall time.
     """
@@ -216,6 +217,9 @@ def stacking_ensemble(variants: Iterable[tuple[str, BandStructure, dict]], manif
     for name, mesh, gs in variants:
         rows.append(ensemble_variant(name, manifest["variants"][name], mesh, gs, layers, lambda_ex))
         log.info("%s: λex = %.3f meV", name, rows[-1]["lambda_ex_meV"])
+    if d_eval_angstrom is None:   # the stack's own distance (its base variant's; the ensemble's upper end)
+        base = manifest["variants"].get("base", {}).get("distances_angstrom")
+        d_eval_angstrom = float(base[0]) if base else max(r["d_angstrom"] for r in rows)
     ens = ensemble_average(rows, d_eval_angstrom, stacking_grids)
     if [r["variant"] for r in rows] == ["base"]:
         ens["method"] = "no lateral-shift ensemble in this profile: λex of the base variant only"
@@ -280,7 +284,7 @@ def ensemble_table_markdown(ensembles: list[dict]) -> str:
 def ensemble_systems_report(ensembles: list[dict]) -> str:
     """``results/convergence/ensemble_systems.md``: the ensembles' ⟨λex⟩ side by side, the first the reference."""
     profiles = sorted({e["profile"] for e in ensembles})
-    return ("# ⟨λex⟩ from the heterostructure's ensemble and from extract.ensemble.system\n\n"
+    return ("# ⟨λex⟩ from the heterostructure's own ensemble and from its one-interface bilayer's\n\n"
             f"Profile {', '.join(profiles)}; produced by `snakemake ensemble_systems` (rule extract_ensemble per "
             "system). DFT wall time: the sum of the ensemble's ground-state jobs. ⟨λex⟩ is the stacking average "
             "over the finest grid of lateral shifts; 'grid change' is its change from the next coarser grid. "

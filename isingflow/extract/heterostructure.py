@@ -211,8 +211,9 @@ def heterostructure_parameters(inputs: HeterostructureInputs, settings: dict[str
                                bilayer: str, profile: str) -> HeterostructureResult:
     """Every DFT-derived number of the heterostructure ``system`` (the rule's JSON record and figure data).
 
-    ``settings``: the validated ``extract`` config section; ``bilayer``: the name of the
-    two-layer reference without the magnet (``extract.bilayer``); ``profile`` is recorded.
+    ``settings``: the ``extract`` config section with the heterostructure's roles
+    (:meth:`isingflow.study.Heterostructure.extract_settings`); ``bilayer``: the superconductor
+    bilayer without the magnet (its ``superconductor_bilayer``); ``profile`` is recorded.
     Raises :class:`PhysicsGateError` when the stack is not spin-polarised or the magnet's moments
     lie outside ``extract.gates.magnet_moment_muB``.
     """

@@ -32,14 +32,26 @@ HETEROSTRUCTURES = heterostructures(config)
 PAPER_HET = SYSTEMS.heterostructure  # compared with the paper: Fig. 1, results/summary.md
 HET_DIR = f"{RESULTS}/heterostructures/{{het}}"
 
+
+def heterostructure_of(system):
+    """A hint for an error in ``system``: the heterostructures that need it (their ``stack:`` keys
+    reach the stacks derived for them), or nothing."""
+    names = [h.name for h in HETEROSTRUCTURES.values() if system in h.systems()]
+    if not names:
+        return ""
+    return f" (a system of {', '.join(f'heterostructures.{n}' for n in names)}: a derived stack takes its keys from the entry's 'stack')"
+
+
 # Every system is built here, at DAG-build time (about a second), before the rules of the stages; an
 # unknown material, a strain beyond tolerance, overlapping atoms or a structure too large for the
 # profile stops `snakemake` (also `-n`) with a message naming the config key.  The variant names
 # are therefore known from the configuration alone.
-try:
-    _BUILT = {s: _structures.build_system(config, s) for s in _structures.list_systems(config)}
-except ConfigError as _exc:
-    raise WorkflowError(str(_exc))
+_BUILT = {}
+for _system in _structures.list_systems(config):
+    try:
+        _BUILT[_system] = _structures.build_system(config, _system)
+    except ConfigError as _exc:
+        raise WorkflowError(str(_exc) + heterostructure_of(_system))
 STRUCTURE_VARIANTS = {s: list(b) for s, b in _BUILT.items()}
 # variants that are the very same structure as another one (e.g. the ensemble member that equals
 # `base`): later stages reuse that variant's DFT instead of computing it twice

@@ -129,6 +129,8 @@ for _fig in HET_FIGURES:
         log:
             f"{LOGS}/extract/paper_{_fig}.log",
         localrule: True
+        conda:
+            CONDA_ENV
         shell:
             "cp {input} {output} 2> {log}"
 
