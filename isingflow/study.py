@@ -22,9 +22,6 @@ from isingflow.structures.errors import StructureError
 from isingflow.structures.heterostructures import ENSEMBLE_DEPTH_ANGSTROM, plan_heterostructure
 from isingflow.structures.materials import load_materials
 
-# the keys of a heterostructure entry that name one of its systems (role → system name)
-SYSTEM_ROLES = ("monolayer_superconductor", "monolayer_magnet", "bilayer", "superconductor_bilayer")
-
 
 class StudyError(ValueError):
     """A heterostructure entry cannot be planned (the message names the config key)."""
@@ -43,7 +40,7 @@ class Heterostructure:
     monolayer_superconductor: str          # ΔSOC(k), E_F against vacuum
     monolayer_magnet: str                  # band edges against vacuum
     ensemble: str                          # the system whose lateral-shift × distance variants give ⟨λex⟩
-    superconductor_bilayer: str | None     # t⊥ without the magnet; None: fewer than two superconductor layers
+    superconductor_bilayer: str            # t⊥ without the magnet, at the heterostructure's separation
     spin_filter_layer_thickness_angstrom: float
 
     def systems(self) -> tuple[str, ...]:
@@ -76,15 +73,12 @@ def _check_explicit(name: str, layers: list[str], spec: Mapping[str, Any]) -> No
 
 
 def _bilayer_spec(spec: dict[str, Any], entry: Mapping[str, Any]) -> dict[str, Any]:
-    """The one-interface bilayer (or a two-layer heterostructure): the entry's stack settings, and
-    the lateral-shift × distance ensemble unless ``stacking_ensemble: false``."""
+    """The one-interface bilayer: the entry's stack settings and the lateral-shift × distance
+    ensemble over [d − ENSEMBLE_DEPTH_ANGSTROM, d]."""
     out = {**spec, **copy.deepcopy(dict(entry.get("stack", {})))}
-    if entry.get("stacking_ensemble", True):
-        d = out["distances_angstrom"][0]
-        out.setdefault("ensemble", {"shifted_layers": [1], "distance_range_angstrom":
-                                    [round(d - ENSEMBLE_DEPTH_ANGSTROM, 3), d]})
-    else:
-        out.pop("ensemble", None)
+    d = out["distances_angstrom"][0]
+    out.setdefault("ensemble", {"shifted_layers": [1], "distance_range_angstrom":
+                                [round(d - ENSEMBLE_DEPTH_ANGSTROM, 3), d]})
     return out
 
 
@@ -103,17 +97,14 @@ def _interface(plan) -> int:
 def _derived(name: str, entry: Mapping[str, Any], plan, systems: Mapping[str, Any]) -> dict[str, dict]:
     """The ``systems:`` entries of this heterostructure that the config does not define."""
     new: dict[str, dict] = {}
-    two_layers = len(plan.layers) == 2
     sup = entry.get("supercells")
     if name not in systems:
-        spec = _with_supercells({**plan.system_spec(), **copy.deepcopy(dict(entry.get("stack", {})))}, sup)
-        new[name] = _bilayer_spec(spec, entry) if two_layers else spec
+        new[name] = _with_supercells({**plan.system_spec(), **copy.deepcopy(dict(entry.get("stack", {})))}, sup)
     for role, aux in plan.auxiliary.items():
-        if role == "bilayer" and (two_layers or not _bilayer_ensemble(entry)):
+        if role == "bilayer" and not _bilayer_ensemble(entry):
             continue
         if entry.get(role) or aux["name"] in systems:   # named in the entry: a system of `systems:`
             continue
-        chosen = aux["name"]
         spec = copy.deepcopy(aux["spec"])
         if role == "bilayer":
             k = _interface(plan)
@@ -121,7 +112,7 @@ def _derived(name: str, entry: Mapping[str, Any], plan, systems: Mapping[str, An
             spec = _bilayer_spec(_with_supercells({k: v for k, v in spec.items() if k != "ensemble"}, pair), entry)
         elif role == "superconductor_bilayer":
             spec["same_separation_as"]["system"] = name
-        new[chosen] = spec
+        new[aux["name"]] = spec
     return new
 
 
@@ -141,8 +132,8 @@ def _thickness(name: str, entry: Mapping[str, Any], magnet) -> float:
 
 
 def _roles(name: str, entry: Mapping[str, Any], plan, materials) -> Heterostructure:
-    sc_bilayer = plan.auxiliary.get("superconductor_bilayer", {}).get("name")
-    bilayer = name if len(plan.layers) == 2 else (entry.get("bilayer") or plan.auxiliary["bilayer"]["name"])
+    sc_bilayer = plan.auxiliary["superconductor_bilayer"]["name"]
+    bilayer = entry.get("bilayer") or plan.auxiliary["bilayer"]["name"]
     return Heterostructure(
         name=name, layers=plan.layers, superconductor_layers=plan.superconductor_layers,
         magnet_layers=plan.magnet_layers, superconductor_element=plan.superconductor_element,
@@ -151,7 +142,7 @@ def _roles(name: str, entry: Mapping[str, Any], plan, materials) -> Heterostruct
         or plan.auxiliary["monolayer_superconductor"]["name"],
         monolayer_magnet=entry.get("monolayer_magnet") or plan.auxiliary["monolayer_magnet"]["name"],
         ensemble=entry.get("ensemble_system") or (bilayer if _bilayer_ensemble(entry) else name),
-        superconductor_bilayer=(entry.get("superconductor_bilayer") or sc_bilayer) if sc_bilayer else None,
+        superconductor_bilayer=entry.get("superconductor_bilayer") or sc_bilayer,
         spin_filter_layer_thickness_angstrom=_thickness(name, entry, materials[plan.layers[plan.magnet_layers[0]]]))
 
 

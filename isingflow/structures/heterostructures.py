@@ -9,8 +9,8 @@ superconductor bilayer at the heterostructure's separation (t⊥ without the mag
 :func:`auxiliary_systems` merges those of several heterostructures, so that a shared one (the
 NbSe2 monolayer) is computed once.  Any derived value can be overridden.
 
-This is the planning half of "every heterostructure a first-class study"; the workflow does not
-read it yet (its extraction still names one heterostructure in ``extract:``).
+:mod:`isingflow.study` turns the ``heterostructures:`` of a config into these plans and the
+``systems:`` entries the workflow builds and computes.
 """
 from __future__ import annotations
 
