@@ -42,17 +42,19 @@ class ComparisonRow:
     model: dict[str, dict[str, float]] | None   # hand-off: "zero_field", "par", "perp" → Δo, V_peak, FWHM (Tc0)
 
 
-def _strain(manifest: dict) -> float:
-    strains = manifest.get("strain_biaxial_percent_by_layer") or [0.0]
+def _strain(base: dict) -> float:
+    strains = base.get("strain_biaxial_percent_by_layer") or [0.0]
     return float(max(strains, key=abs))
 
 
 def comparison_row(name: str, params: dict, manifest: dict, handoff: dict | None,
                    superconductor_element: str) -> ComparisonRow:
-    """The row of heterostructure ``name`` from its parameters, manifest and (optional) hand-off."""
+    """The row of heterostructure ``name`` from its parameters, structure manifest (its ``base``
+    variant) and (optional) hand-off."""
     ens = params.get("ensemble") or {}
+    base = manifest["variants"]["base"]
     return ComparisonRow(
-        name=name, n_atoms=int(manifest["n_atoms"]), strain_percent=_strain(manifest),
+        name=name, n_atoms=int(base["n_atoms"]), strain_percent=_strain(base),
         lambda_ex_meV=params["lambda_ex_meV"], lambda_ex_avg_meV=params["lambda_ex_avg_meV"],
         lambda_ex_avg_error_meV=params.get("lambda_ex_grid_change_meV"),
         ensemble=f"{ens.get('system', '?')}, {ens.get('method', '?')}",
@@ -82,13 +84,18 @@ def _f(x: Any, fmt: str = ".3g") -> str:
     return format(x, fmt)
 
 
+def _num(x) -> float:
+    """A JSON number (null for a peak that does not exist) as a float (nan)."""
+    return math.nan if x is None else float(x)
+
+
 def _change(model: dict | None, direction: str, key: str) -> str:
     """Relative change of ``key`` (Δo or FWHM) in ``direction`` against zero field, in %."""
     if not model:
         return "—"
-    ref, val = model["zero_field"][key], model[direction][key]
+    ref, val = _num(model["zero_field"][key]), _num(model[direction][key])
     if key == "delta_o" and val == 0:
-        return "−100 (normal state)"
+        return "-100 (normal state)"
     if not (math.isfinite(ref) and math.isfinite(val)) or ref == 0:
         return "—"
     return f"{100 * (val / ref - 1):+.3g}"

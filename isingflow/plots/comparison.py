@@ -32,7 +32,7 @@ def _bars(ax, labels, groups: dict[str, Sequence[float]], errors: dict[str, Sequ
 def _relative(model, direction, key):
     if not model:
         return np.nan
-    ref, val = model["zero_field"][key], model[direction][key]
+    ref, val = (math.nan if x is None else float(x) for x in (model["zero_field"][key], model[direction][key]))
     return 100 * (val / ref - 1) if ref and math.isfinite(ref) and math.isfinite(val) else np.nan
 
 
@@ -51,6 +51,7 @@ def plot_comparison(rows, path: str | os.PathLike) -> None:
     for r, lab in zip(rows, labels):
         n = sorted(r.spin_polarization, key=int)
         ax.plot([int(k) for k in n], [r.spin_polarization[k] for k in n], "-o", ms=4, label=lab)
+    ax.set_xticks(sorted({int(k) for r in rows for k in r.spin_polarization}))
     ax.set_xlabel("magnet layers")
     ax.set_ylabel("spin polarisation P (WKB)")
     ax.set_ylim(-0.05, 1.05)
@@ -65,7 +66,8 @@ def plot_comparison(rows, path: str | os.PathLike) -> None:
         _bars(ax, labels, {f"{q} {d}": [_relative(r.model, key_d, key_q) for r in rows]
                            for q, key_q in (("Δo", "delta_o"), ("FWHM", "fwhm"))
                            for d, key_d in (("B∥c", "par"), ("B⊥c", "perp"))})
-        ax.set_ylabel("change against B = 0 (%)")
+        ax.set_yscale("symlog", linthresh=100)     # Δo within ±100 %, FWHM up to ×10s
+        ax.set_ylabel("change against B = 0 (%), −100: normal state")
     else:
         ax.text(0.5, 0.5, "model hand-off off (model.from_dft.enabled)", ha="center", transform=ax.transAxes)
     ax.set_title("(d) tunnelling signature with the DFT field", fontsize=9)
