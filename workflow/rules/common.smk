@@ -28,8 +28,9 @@ LOGS = "results/logs"
 SYSTEMS = study_systems(config)
 # every heterostructure of `heterostructures:` with its derived roles and auxiliary systems
 # (isingflow.study); each goes through the whole chain into results/heterostructures/<name>/
-HETEROSTRUCTURES = heterostructures(config)
 PAPER_HET = SYSTEMS.heterostructure  # compared with the paper: Fig. 1, results/summary.md
+# ... the paper's first (the comparison table's first row), the others in config order
+HETEROSTRUCTURES = dict(sorted(heterostructures(config).items(), key=lambda item: item[0] != PAPER_HET))
 HET_DIR = f"{RESULTS}/heterostructures/{{het}}"
 
 
