@@ -64,12 +64,21 @@ def _key(name: str, *parts) -> str:
     return "heterostructures." + ".".join([name, *map(str, parts)])
 
 
-def _check_explicit(name: str, layers: list[str], spec: Mapping[str, Any]) -> None:
-    """A ``systems:`` entry named like the heterostructure must be a stack of the same materials."""
-    materials = [lay.get("material") for lay in spec.get("layers", [])]
-    if spec.get("kind") != "stack" or materials != list(layers):
-        raise StudyError(f"config key '{_key(name, 'layers')}': {layers} but 'systems.{name}' is "
-                         f"{spec.get('kind')!r} with layers {materials}")
+def _check_explicit(name: str, layers: list[str], spec: Mapping[str, Any], library: Mapping[str, Any]) -> None:
+    """A ``systems:`` entry named like the heterostructure must be a stack of the same, known materials."""
+    got = [lay.get("material") for lay in spec.get("layers", [])]
+    if spec.get("kind") != "stack":
+        raise StudyError(f"config key 'systems.{name}.kind': {spec.get('kind')!r}, but heterostructure {name!r} "
+                         "(heterostructures:) needs a stack of that name")
+    for i, material in enumerate(got):
+        if material not in library:
+            raise StudyError(f"config key 'systems.{name}.layers[{i}].material': unknown material {material!r} "
+                             f"(material library: {sorted(library)})")
+    if got != list(layers):
+        i = next((k for k, (a, b) in enumerate(zip(got, layers)) if a != b), min(len(got), len(layers)))
+        where = f"layers[{i}].material" if i < min(len(got), len(layers)) else "layers"
+        raise StudyError(f"config key 'systems.{name}.{where}': the stack has layers {got}, but "
+                         f"'{_key(name, 'layers')}' is {list(layers)} (a system named like a heterostructure is it)")
 
 
 def _bilayer_spec(spec: dict[str, Any], entry: Mapping[str, Any]) -> dict[str, Any]:
@@ -153,7 +162,7 @@ def _plan_one(name: str, entry: Mapping[str, Any], systems: Mapping[str, Any], m
                          f"{len(layers)} layers")
     over = {k: entry[k] for k in ("superconductor_layers", "magnet_layers", "distances_angstrom") if k in entry}
     if name in systems:
-        _check_explicit(name, layers, systems[name])
+        _check_explicit(name, layers, systems[name], materials)
         if "distances_angstrom" in systems[name]:
             over.setdefault("distances_angstrom", systems[name]["distances_angstrom"])
     try:

@@ -89,7 +89,11 @@ def test_errors_name_the_key(config):
         plan_study(bad)
     bad = copy.deepcopy(config)
     bad["heterostructures"]["NbSe2-CrBr3-NbSe2"]["layers"] = ["NbSe2", "CrI3", "NbSe2"]
-    with pytest.raises(StudyError, match=r"'heterostructures.NbSe2-CrBr3-NbSe2.layers'.*'systems.NbSe2-CrBr3-NbSe2'"):
+    with pytest.raises(StudyError, match=r"'systems.NbSe2-CrBr3-NbSe2.layers\[1\].material'.*'heterostructures.NbSe2"):
+        plan_study(bad)
+    bad["heterostructures"]["NbSe2-CrBr3-NbSe2"]["layers"] = ["NbSe2", "CrBr3", "NbSe2"]
+    bad["systems"]["NbSe2-CrBr3-NbSe2"]["layers"][1]["material"] = "CrBr4"
+    with pytest.raises(StudyError, match=r"'systems.NbSe2-CrBr3-NbSe2.layers\[1\].material': unknown material 'CrBr4'"):
         plan_study(bad)
     bad = copy.deepcopy(config)
     bad["heterostructures"]["NbSe2-CrBr3-NbSe2"]["ensemble_system"] = "NbSe2-1L"
