@@ -36,6 +36,8 @@ class ComparisonRow:
     barrier_down_eV: float
     barrier_at_K_up_eV: float | None
     barrier_at_K_down_eV: float | None
+    vbm_minus_fermi_eV: float           # magnet VBM (higher spin) − superconductor E_F, vacuum-aligned;
+                                        # > 0: charge transfer, the barriers do not describe tunnelling
     spin_polarization: dict[str, float]  # WKB spin filter, n magnet layers → P
     t_perp_Gamma_meV: float
     t_perp_K_meV: float
@@ -62,6 +64,8 @@ def comparison_row(name: str, params: dict, manifest: dict, handoff: dict | None
         superconductor_element=superconductor_element, m_superconductor_muB=params["m_Nb_mean_abs_muB"],
         barrier_up_eV=params["barrier_up_eV"], barrier_down_eV=params["barrier_down_eV"],
         barrier_at_K_up_eV=params.get("barrier_at_K_up_eV"), barrier_at_K_down_eV=params.get("barrier_at_K_down_eV"),
+        vbm_minus_fermi_eV=max(e["vbm_eV"] for e in params["crbr3_band_edges_vs_vacuum_eV"].values())
+        - params["nbse2_fermi_level_vs_vacuum_eV"],
         spin_polarization={str(k): float(v) for k, v in params["spin_polarization"].items()},
         t_perp_Gamma_meV=params["t_perp_Gamma_meV"], t_perp_K_meV=params["t_perp_K_meV"],
         model=None if handoff is None else {k: dict(v) for k, v in handoff["results"].items()})
@@ -105,7 +109,7 @@ def comparison_markdown(rows: Sequence[ComparisonRow], profile: str) -> str:
     """The side-by-side table (and a second one for the model), with a line on each column."""
     layers = sorted({k for r in rows for k in r.spin_polarization}, key=int)
     head = (["heterostructure", "atoms", "strain (%)", "λex (meV)", "⟨λex⟩ ± grid change (meV)", "B (T)",
-             "B (Tc0)", "m_sc (µB)", "barrier ↑/↓ (eV)", "barrier at K ↑/↓ (eV)"]
+             "B (Tc0)", "m_sc (µB)", "barrier ↑/↓ (eV)", "barrier at K ↑/↓ (eV)", "VBM − E_F (eV)"]
             + [f"P ({n} layer{'s' if n != '1' else ''})" for n in layers] + ["t⊥(Γ) (meV)", "t⊥(K) (meV)"])
     lines = [f"# Heterostructures side by side (profile `{profile}`)", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -115,7 +119,8 @@ def comparison_markdown(rows: Sequence[ComparisonRow], profile: str) -> str:
                  _f(r.lambda_ex_avg_meV) + err, _f(r.B_T), _f(r.B_Tc0),
                  f"{_f(r.m_superconductor_muB)} ({r.superconductor_element})",
                  f"{_f(r.barrier_up_eV)} / {_f(r.barrier_down_eV)}",
-                 f"{_f(r.barrier_at_K_up_eV)} / {_f(r.barrier_at_K_down_eV)}"]
+                 f"{_f(r.barrier_at_K_up_eV)} / {_f(r.barrier_at_K_down_eV)}",
+                 _f(r.vbm_minus_fermi_eV, "+.2f") + (" ⚠" if r.vbm_minus_fermi_eV > 0 else "")]
         cells += [_f(r.spin_polarization.get(n)) for n in layers] + [_f(r.t_perp_Gamma_meV), _f(r.t_perp_K_meV)]
         lines.append("| " + " | ".join(cells) + " |")
     if any(r.model for r in rows):
@@ -136,6 +141,11 @@ def comparison_markdown(rows: Sequence[ComparisonRow], profile: str) -> str:
               "superconductor's metal atoms (PAW spheres).",
               "- Barriers: conduction-band minimum of the magnet monolayer minus E_F of the superconductor "
               "monolayer, vacuum-aligned (global and at K); P: WKB spin polarisation of n magnet layers.",
+              "- VBM − E_F: the magnet's valence-band maximum against the superconductor's E_F on the vacuum "
+              "scale. ⚠ (> 0): the magnet's valence band lies above E_F, so the aligned layers exchange charge "
+              "and the conduction-band barriers and the WKB spin filter do not describe tunnelling through an "
+              "insulator; the heterostructure's own bands decide (barrier_in_heterostructure_*_eV in its "
+              "parameters).",
               "- t⊥: half the bonding–antibonding splitting of the two superconductor layers' bands "
               "(spin-averaged) at Γ and K.",
               "- Model: Δo and the coherence-peak FWHM of dI/dV with the field along c and in the plane, "
