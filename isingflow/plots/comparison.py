@@ -50,11 +50,14 @@ def plot_comparison(rows, path: str | os.PathLike) -> None:
     ax = axes[0, 1]
     for r, lab in zip(rows, labels):
         n = sorted(r.spin_polarization, key=int)
-        ax.plot([int(k) for k in n], [r.spin_polarization[k] for k in n], "-o", ms=4, label=lab)
+        transfer = r.vbm_minus_fermi_eV > 0      # valence band above E_F: no tunnelling barrier (dashed)
+        ax.plot([int(k) for k in n], [r.spin_polarization[k] for k in n], "--o" if transfer else "-o", ms=4,
+                label=lab + (" (VBM > $E_F$)" if transfer else ""))
     ax.set_xticks(sorted({int(k) for r in rows for k in r.spin_polarization}))
     ax.set_xlabel("magnet layers")
     ax.set_ylabel("spin polarisation P (WKB)")
-    ax.set_ylim(-0.05, 1.05)
+    ax.set_ylim(min([-0.05] + [p - 0.05 for r in rows for p in r.spin_polarization.values()]), 1.05)
+    ax.axhline(0, color="k", lw=0.5)
     ax.legend(fontsize=7)
     ax.set_title("(b) spin filter", fontsize=9)
     ax = axes[1, 0]
