@@ -19,21 +19,59 @@ def _fmt(x) -> str:
     return str(x)
 
 
-def comparison_rows(paper_values: list[dict], parameter_files: dict[str, str]) -> list[dict]:
-    """One row per paper value: ours (from the parameter files), the paper's, the ratio."""
+def _value(path: str | None, key: str, cache: dict[str, dict]):
+    if not path or not Path(path).is_file():
+        return None
+    if path not in cache:
+        cache[path] = json.loads(Path(path).read_text())
+    return cache[path].get(key)
+
+
+def comparison_rows(paper_values: list[dict], parameter_files: dict[str, str | None]) -> list[dict]:
+    """One row per paper value: ours (from the parameter files), the paper's, the ratio.
+
+    With an ``"equilibrium"`` file (the heterostructure at its van der Waals equilibrium), the
+    heterostructure's rows also get ``ours_equilibrium``.
+    """
     cache: dict[str, dict] = {}
     rows = []
     for item in paper_values:
         path = parameter_files.get(item["file"])
-        ours = None
-        if path and Path(path).is_file():
-            if path not in cache:
-                cache[path] = json.loads(Path(path).read_text())
-            ours = cache[path].get(item["key"])
+        ours = _value(path, item["key"], cache)
         ratio = ours / item["paper"] if isinstance(ours, (int, float)) and item["paper"] else None
-        rows.append({"quantity": item["label"], "key": item["key"], "ours": ours, "paper": item["paper"],
-                     "ratio": ratio, "source": item["source"], "file": path})
+        row = {"quantity": item["label"], "key": item["key"], "ours": ours, "paper": item["paper"],
+               "ratio": ratio, "source": item["source"], "file": path}
+        if parameter_files.get("equilibrium"):
+            row["ours_equilibrium"] = (_value(parameter_files["equilibrium"], item["key"], cache)
+                                       if item["file"] == "heterostructure" else None)
+        rows.append(row)
     return rows
+
+
+def _table_lines(rows: list[dict]) -> list[str]:
+    eq = any("ours_equilibrium" in r for r in rows)
+    head = "| quantity | ours | " + ("ours, van der Waals equilibrium | " if eq else "")
+    lines = [head + "paper | ours / paper | paper's source | key (file) |",
+             "|---|---|" + ("---|" if eq else "") + "---|---|---|---|"]
+    for r in rows:
+        extra = f"{_fmt(r.get('ours_equilibrium'))} | " if eq else ""
+        lines.append(f"| {r['quantity']} | {_fmt(r['ours'])} | {extra}{_fmt(r['paper'])} | {_fmt(r['ratio'])} | "
+                     f"{r['source']} | `{r['key']}` ({Path(r['file']).name if r['file'] else '—'}) |")
+    return lines
+
+
+def equilibrium_lines(parameters_json: str) -> list[str]:
+    """The geometry of the equilibrium column (stacking, d0, E_b) as a markdown paragraph."""
+    g = json.loads(Path(parameters_json).read_text()).get("geometry") or {}
+    if not g:
+        return []
+    corr = "counterpoise-corrected " if g.get("counterpoise_corrected") else "uncorrected (LCAO BSSE included) "
+    per = ", ".join(f"{k} {_fmt(v)}" for k, v in g.get("stackings_e_b0_meV_per_angstrom2", {}).items())
+    return ["", f"The van der Waals equilibrium column: the lowest-energy stacking {g['stacking']} of the "
+            f"one-interface bilayer's PBE+D3(BJ) binding curves ({corr}E_b(d0) per stacking, meV/Å²: {per}), every "
+            f"superconductor/magnet interface at its d0 = {_fmt(g['d0_angstrom'])} Å (configured: "
+            f"{', '.join(_fmt(x) for x in g['base_distances_angstrom'])} Å). ⟨λex⟩ and B are the stacking "
+            "average at the configured distance in both columns (docs/geometry.md)."]
 
 
 def bound_lines(handoff: dict, paper_lambda_avg_meV: float | None) -> list[str]:
@@ -62,12 +100,9 @@ def write_summary(path: str, paper_values_file: str, parameter_files: dict[str, 
     with open(paper_values_file) as fh:
         paper = yaml.safe_load(fh)
     rows = comparison_rows(paper, parameter_files)
-    lines = [f"# Our numbers beside the paper's (profile `{profile}`)", "",
-             "| quantity | ours | paper | ours / paper | paper's source | key (file) |",
-             "|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['quantity']} | {_fmt(r['ours'])} | {_fmt(r['paper'])} | {_fmt(r['ratio'])} | "
-                     f"{r['source']} | `{r['key']}` ({Path(r['file']).name if r['file'] else '—'}) |")
+    lines = [f"# Our numbers beside the paper's (profile `{profile}`)", ""] + _table_lines(rows)
+    if parameter_files.get("equilibrium"):
+        lines += equilibrium_lines(parameter_files["equilibrium"])
     if model_peaks_csv and Path(model_peaks_csv).is_file():
         import csv
 

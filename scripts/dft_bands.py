@@ -14,7 +14,7 @@ structure = read(smk.input.structure)
 layers = structure.arrays["layer"].tolist() if "layer" in structure.arrays else None
 unfold = {}
 if kind == "unfolded":
-    unfold = unfold_setup(smk.input.manifest, smk.wildcards.variant, smk.params.unfold_material, layers)
+    unfold = unfold_setup(smk.input.manifest, smk.params.manifest_variant, smk.params.unfold_material, layers)
     log.info("unfolding onto the primitive %s zone: supercell matrix %s, %d atoms", smk.params.unfold_material,
              unfold["supercell_matrix"].tolist(), len(unfold["unfold_atoms"]))
 bands = run_band_structure(smk.input.gpw, path=smk.params.path, npoints=smk.params.npoints,

@@ -8,6 +8,7 @@ sys.path.insert(0, str(Path(workflow.basedir)))  # isingflow importable without 
 from isingflow import structures as _structures
 from isingflow.config import (
     ConfigError,
+    fill_schema_defaults,
     heterostructures,
     profile_settings,
     study_systems,
@@ -96,15 +97,30 @@ def superconductor_monolayers():
     return sorted({h.monolayer_superconductor for h in HETEROSTRUCTURES.values()} | {SYSTEMS.monolayer})
 
 
-def heterostructure_inputs(wildcards):
-    """The DFT files the extraction of heterostructure ``wildcards.het`` reads (its own base variant,
-    its ensemble's ⟨λex⟩, the superconductor bilayer and the two monolayers)."""
-    h = HETEROSTRUCTURES[wildcards.het]
+def heterostructure_inputs(variant):
+    """Input function of the extraction of variant ``variant`` (``base`` or ``equilibrium``) of
+    heterostructure ``wildcards.het``: the variant's DFT files, its ensemble's ⟨λex⟩, the
+    superconductor bilayer, the two monolayers and, at equilibrium, the geometry chosen."""
+
+    def inputs(wildcards):
+        h = HETEROSTRUCTURES[wildcards.het]
+        files = {
+            "het_gs": f"{RESULTS}/dft/{h.name}/{variant}/gs.json",
+            "het_mesh": f"{RESULTS}/dft/{h.name}/{variant}/mesh.npz",
+            "het_unfolded": f"{RESULTS}/dft/{h.name}/{variant}/bands_unfolded.npz",
+            **auxiliary_inputs(h),
+        }
+        if variant == EQUILIBRIUM_VARIANT:
+            files["geometry"] = f"{RESULTS}/geometry/{h.name}/equilibrium.json"
+        return files
+
+    return inputs
+
+
+def auxiliary_inputs(h):
+    """The files of a heterostructure's auxiliary systems that its extraction reads."""
     dft = lambda system, name: f"{RESULTS}/dft/{system}/base/{name}"
     return {
-        "het_gs": dft(h.name, "gs.json"),
-        "het_mesh": dft(h.name, "mesh.npz"),
-        "het_unfolded": dft(h.name, "bands_unfolded.npz"),
         "ensemble": f"{RESULTS}/parameters/ensemble/{h.ensemble}.json",
         "bilayer_unfolded": dft(h.superconductor_bilayer, "bands_unfolded.npz"),
         "sc_gs": dft(h.monolayer_superconductor, "gs.json"),
@@ -113,6 +129,18 @@ def heterostructure_inputs(wildcards):
         "mag_gs": dft(h.monolayer_magnet, "gs.json"),
         "mag_bands": dft(h.monolayer_magnet, "bands_nosoc.npz"),
     }
+
+
+# Heterostructures computed also at the van der Waals equilibrium of their bilayer's lowest stacking
+# (geometry.equilibrium_heterostructures; variant `equilibrium`, isingflow.structures.equilibrium)
+GEOMETRY = fill_schema_defaults(config.get("geometry"), "geometry.schema.yaml")
+EQUILIBRIUM_HETS = list(dict.fromkeys(GEOMETRY["equilibrium_heterostructures"]))
+EQUILIBRIUM_VARIANT = "equilibrium"
+
+
+def manifest_variant(wildcards):
+    """The manifest record of a variant: the equilibrium variant is the base stack moved (same layers)."""
+    return "base" if wildcards.variant == EQUILIBRIUM_VARIANT else wildcards.variant
 
 
 def het_file(het, name):
@@ -163,7 +191,27 @@ def dipole_correction(wildcards):
 def cost_priority(wildcards):
     """Scheduling priority of a DFT job: the atom count of its structure, so that the longest jobs
     (the heterostructure, the vacancy supercell) start first and the small ones fill the gaps."""
-    return STRUCTURE_N_ATOMS.get(wildcards.system, {}).get(wildcards.variant, 0)
+    return STRUCTURE_N_ATOMS.get(wildcards.system, {}).get(manifest_variant(wildcards), 0)
+
+
+def check_equilibrium_heterostructures():
+    """Each heterostructure of geometry.equilibrium_heterostructures exists and has a one-interface
+    bilayer with a stacking ensemble (whose binding curves give its equilibrium)."""
+    for i, het in enumerate(EQUILIBRIUM_HETS):
+        key = f"config key 'geometry.equilibrium_heterostructures[{i}]'"
+        if het not in HETEROSTRUCTURES:
+            raise WorkflowError(
+                f"{key}: {het!r} is not a heterostructure of 'heterostructures:' ({sorted(HETEROSTRUCTURES)})"
+            )
+        ens = HETEROSTRUCTURES[het].ensemble
+        if ens == het or not ensemble_variants(ens):
+            raise WorkflowError(
+                f"{key}: {het!r} has no one-interface bilayer with a stacking ensemble ({ens!r}); its binding "
+                "curves give the equilibrium (heterostructures.<name>.stacking_ensemble: true)"
+            )
+
+
+check_equilibrium_heterostructures()
 
 
 # Geometry stage (geometry.smk): the stack calculations of each lateral shift's binding curve
@@ -228,6 +276,14 @@ def summary_handoff(wildcards):
     return {}
 
 
+def summary_equilibrium(wildcards):
+    """Input of the summary rule: the paper heterostructure's parameters at the van der Waals
+    equilibrium, when geometry.equilibrium_heterostructures asks for them."""
+    if PAPER_HET in EQUILIBRIUM_HETS:
+        return {"equilibrium": het_file(PAPER_HET, f"{EQUILIBRIUM_VARIANT}/parameters.json")}
+    return {}
+
+
 def comparison_inputs(wildcards):
     """Per heterostructure, in config order: its parameters, manifest, superconductor monolayer's ΔSOC
     and (when the model stage makes it) its hand-off; the comparison rule zips them by name."""
@@ -242,8 +298,6 @@ def comparison_inputs(wildcards):
 
 
 # Settings study (settings_study.smk): its section with the schema defaults, and its points.
-from isingflow.config import fill_schema_defaults
-
 STUDY = fill_schema_defaults(config.get("settings_study"), "settings_study.schema.yaml")
 STONER = STUDY["stoner"]
 

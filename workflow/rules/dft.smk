@@ -61,6 +61,7 @@ rule dft_bands:
         path=config["dft"]["band_path"],
         npoints=lambda wc: DFT["stack_band_path_points" if wc.kind == "unfolded" else "band_path_points"],
         unfold_material=config["dft"]["unfold_material"],
+        manifest_variant=manifest_variant,
     script:
         "../../scripts/dft_bands.py"
 

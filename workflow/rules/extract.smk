@@ -4,6 +4,8 @@
 #   results/parameters/ensemble/<system>.json         ⟨λex⟩ of a stack's lateral-shift × distance variants
 #   results/heterostructures/<het>/parameters.json    every DFT number of one heterostructure
 #   results/heterostructures/<het>/figures/*.png      its Fig. 1b/1c/1d and hot spots
+#   results/heterostructures/<het>/equilibrium/...    the same at the van der Waals equilibrium
+#                                                     (geometry.equilibrium_heterostructures)
 #   results/figures/fig1{b,c,d}.png, hotspots.png     those of extract.heterostructure (the paper's)
 
 MONOLAYER = SYSTEMS.monolayer
@@ -91,29 +93,35 @@ rule ensemble_systems:
 HET_FIGURES = ("fig1b", "fig1c", "fig1d", "hotspots")
 
 
-rule extract_heterostructure:
-    """Every DFT-derived number of one heterostructure, with its Fig. 1b/1c/1d and hot spots."""
-    input:
-        unpack(heterostructure_inputs),
-    output:
-        params=f"{HET_DIR}/parameters.json",
-        fig1b=f"{HET_DIR}/figures/fig1b.png",
-        fig1c=f"{HET_DIR}/figures/fig1c.png",
-        fig1d=f"{HET_DIR}/figures/fig1d.png",
-        hotspots=f"{HET_DIR}/figures/hotspots.png",
-    log:
-        f"{LOGS}/extract/heterostructures/{{het}}.log",
-    wildcard_constraints:
-        het=het_wildcard(),
-    conda:
-        CONDA_ENV
-    params:
-        extract=lambda wc: HETEROSTRUCTURES[wc.het].extract_settings(EXTRACT),
-        bilayer=lambda wc: HETEROSTRUCTURES[wc.het].superconductor_bilayer,
-        layers=lambda wc: list(HETEROSTRUCTURES[wc.het].layers),
-        profile=PROFILE,
-    script:
-        "../../scripts/extract_heterostructure.py"
+# Every DFT-derived number of one heterostructure, with its Fig. 1b/1c/1d and hot spots: at its configured
+# geometry (variant `base`, results/heterostructures/<het>/) and, for geometry.equilibrium_heterostructures,
+# at the van der Waals equilibrium of its lowest stacking (results/heterostructures/<het>/equilibrium/)
+for _variant, _sub in (("base", ""), (EQUILIBRIUM_VARIANT, f"{EQUILIBRIUM_VARIANT}/")):
+
+    rule:
+        name:
+            "extract_heterostructure" + ("" if _variant == "base" else f"_{_variant}")
+        input:
+            unpack(heterostructure_inputs(_variant)),
+        output:
+            params=f"{HET_DIR}/{_sub}parameters.json",
+            fig1b=f"{HET_DIR}/{_sub}figures/fig1b.png",
+            fig1c=f"{HET_DIR}/{_sub}figures/fig1c.png",
+            fig1d=f"{HET_DIR}/{_sub}figures/fig1d.png",
+            hotspots=f"{HET_DIR}/{_sub}figures/hotspots.png",
+        log:
+            f"{LOGS}/extract/heterostructures/{{het}}{'' if _variant == 'base' else '_' + _variant}.log",
+        wildcard_constraints:
+            het=het_wildcard(),
+        conda:
+            CONDA_ENV
+        params:
+            extract=lambda wc: HETEROSTRUCTURES[wc.het].extract_settings(EXTRACT),
+            bilayer=lambda wc: HETEROSTRUCTURES[wc.het].superconductor_bilayer,
+            layers=lambda wc: list(HETEROSTRUCTURES[wc.het].layers),
+            profile=PROFILE,
+        script:
+            "../../scripts/extract_heterostructure.py"
 
 
 # Fig. 1b/1c/1d and the hot spots of the heterostructure compared with the paper, under results/figures/
@@ -136,7 +144,9 @@ for _fig in HET_FIGURES:
 
 
 ALL_TARGETS.extend(
-    [het_file(h, "parameters.json") for h in HETEROSTRUCTURES] + [f"{RESULTS}/figures/{f}.png" for f in HET_FIGURES]
+    [het_file(h, "parameters.json") for h in HETEROSTRUCTURES]
+    + [het_file(h, f"{EQUILIBRIUM_VARIANT}/parameters.json") for h in EQUILIBRIUM_HETS]
+    + [f"{RESULTS}/figures/{f}.png" for f in HET_FIGURES]
 )
 
 
@@ -145,4 +155,5 @@ rule extract:
     input:
         [f"{RESULTS}/parameters/{s}.json" for s in superconductor_monolayers()],
         [het_file(h, "parameters.json") for h in HETEROSTRUCTURES],
+        [het_file(h, f"{EQUILIBRIUM_VARIANT}/parameters.json") for h in EQUILIBRIUM_HETS],
         [f"{RESULTS}/figures/{f}.png" for f in HET_FIGURES],

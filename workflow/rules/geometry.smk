@@ -7,10 +7,15 @@
 #   results/geometry/<system>/relaxed_layer.{json,extxyz}     strained layer relaxed at fixed cell
 #   results/geometry/<system>/binding.json                    E_b(d), d0, E_b(d0) per stacking
 #   results/figures/binding_<system>.png
-from isingflow.config import fill_schema_defaults
-
-GEOMETRY = fill_schema_defaults(config.get("geometry"), "geometry.schema.yaml")
-GEOMETRY_SYSTEMS = [s for s in GEOMETRY["systems"] if ensemble_variants(s)]
+#   results/structures/<het>/equilibrium.extxyz             a heterostructure at its bilayer's lowest
+#   results/geometry/<het>/equilibrium.json                  stacking and d0 (equilibrium_heterostructures)
+# GEOMETRY and EQUILIBRIUM_HETS come from common.smk; the bilayers of the equilibrium heterostructures
+# get their binding curves too
+GEOMETRY_SYSTEMS = [
+    s
+    for s in dict.fromkeys(list(GEOMETRY["systems"]) + [HETEROSTRUCTURES[h].ensemble for h in EQUILIBRIUM_HETS])
+    if ensemble_variants(s)
+]
 _missing = sorted(set(GEOMETRY["systems"]) - set(GEOMETRY_SYSTEMS))
 if _missing:
     raise WorkflowError(f"config key 'geometry.systems': {_missing} are not stack systems with an ensemble")
@@ -154,6 +159,35 @@ rule binding_curves:
         formula_unit_element=GEOMETRY["formula_unit_element"],
     script:
         "../../scripts/geometry_binding.py"
+
+
+rule geometry_equilibrium_structure:
+    """A heterostructure at the lowest-energy stacking of its one-interface bilayer, every
+    superconductor/magnet interface at that stacking's d0 (isingflow.structures.equilibrium)."""
+    input:
+        base=f"{RESULTS}/structures/{{het}}/base.extxyz",
+        manifest=f"{RESULTS}/structures/{{het}}/manifest.json",
+        binding=lambda wc: f"{RESULTS}/geometry/{HETEROSTRUCTURES[wc.het].ensemble}/binding.json",
+        bilayer_manifest=lambda wc: f"{RESULTS}/structures/{HETEROSTRUCTURES[wc.het].ensemble}/manifest.json",
+        bilayer_variants=lambda wc: [
+            f"{RESULTS}/structures/{HETEROSTRUCTURES[wc.het].ensemble}/{v}.extxyz"
+            for v in ensemble_variants(HETEROSTRUCTURES[wc.het].ensemble)
+        ],
+    output:
+        structure=f"{RESULTS}/structures/{{het}}/{EQUILIBRIUM_VARIANT}.extxyz",
+        record=f"{RESULTS}/geometry/{{het}}/{EQUILIBRIUM_VARIANT}.json",
+    log:
+        f"{LOGS}/geometry/{{het}}/equilibrium_structure.log",
+    wildcard_constraints:
+        het="|".join(re.escape(h) for h in EQUILIBRIUM_HETS) or "(?!)",
+    localrule: True
+    conda:
+        CONDA_ENV
+    params:
+        superconductor_layers=lambda wc: list(HETEROSTRUCTURES[wc.het].superconductor_layers),
+        magnet_layers=lambda wc: list(HETEROSTRUCTURES[wc.het].magnet_layers),
+    script:
+        "../../scripts/geometry_equilibrium_structure.py"
 
 
 rule geometry:

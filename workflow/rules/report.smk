@@ -8,6 +8,7 @@ rule summary:
     """results/summary.md: each number we compute beside the paper's value and the ratio."""
     input:
         unpack(summary_handoff),
+        unpack(summary_equilibrium),
         monolayer=f"{RESULTS}/parameters/{MONOLAYER}.json",
         heterostructure=het_file(PAPER_HET, "parameters.json"),
         vacancy=f"{RESULTS}/parameters/{VACANCY_SYS}.json",
