@@ -6,11 +6,11 @@ reported (each role's reference-plane element), a starting interlayer distance p
 (:func:`vdw_distance_angstrom`) and the auxiliary systems the extraction needs: the monolayers,
 the one-interface superconductor/magnet bilayer (its stacking ensemble gives ⟨λex⟩) and the
 superconductor bilayer at the heterostructure's separation (t⊥ without the magnet).
-:func:`auxiliary_systems` merges those of several heterostructures, so that a shared one (the
-NbSe2 monolayer) is computed once.  Any derived value can be overridden.
+Any derived value can be overridden.
 
-:mod:`isingflow.study` turns the ``heterostructures:`` of a config into these plans and the
-``systems:`` entries the workflow builds and computes.
+:func:`isingflow.study.plan_study` turns the ``heterostructures:`` of a config into these plans and
+the ``systems:`` entries the workflow builds and computes, each shared system (the NbSe2 monolayer)
+once.
 """
 from __future__ import annotations
 
@@ -137,17 +137,4 @@ def _auxiliary(plan: HeterostructurePlan, mats: list[Material]) -> dict[str, dic
             "kind": "stack", "layers": [{"material": sc_mat.name}, {"material": sc_mat.name}],
             "same_separation_as": {"system": plan.name, "layers": [a, b]},
             "description": f"{sc_mat.name} bilayer separated as in {plan.name} (t⊥ without the magnet)"}}
-    return out
-
-
-def auxiliary_systems(plans: Sequence[HeterostructurePlan]) -> dict[str, dict[str, Any]]:
-    """Every auxiliary system of ``plans`` once (name → ``systems:`` entry); two plans that need a
-    system of the same name must need the same system."""
-    out: dict[str, dict[str, Any]] = {}
-    for plan in plans:
-        for role, aux in plan.auxiliary.items():
-            if aux["name"] in out and out[aux["name"]] != aux["spec"]:
-                raise StructureError(f"heterostructure {plan.name}: its {role} {aux['name']!r} differs from the "
-                                     "system of that name another heterostructure needs (different distances?)")
-            out[aux["name"]] = aux["spec"]
     return out
