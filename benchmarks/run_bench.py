@@ -1,8 +1,9 @@
 """Benchmark of the main job: wall time of `snakemake --cores N` (what `make run` runs) from scratch.
 
 Clones the committed tree (HEAD) into a temporary folder, reuses this checkout's `.venv` (the
-set-up is not timed; the clone's `isingflow` comes first on PYTHONPATH), runs the whole workflow on the chosen profile and prints the total wall time
-and each DFT ground state's wall time and SCF iterations (from its gs.json).
+set-up is not timed; the clone's `isingflow` comes first on PYTHONPATH), runs the whole workflow
+on the chosen profile and prints the total wall time and each DFT ground state's wall time and
+SCF iterations (from its gs.json).
 
     .venv/bin/python benchmarks/run_bench.py [--cores 2] [--profile quick] [--keep DIR]
 """
