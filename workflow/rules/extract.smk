@@ -96,11 +96,14 @@ HET_FIGURES = ("fig1b", "fig1c", "fig1d", "hotspots")
 # Every DFT-derived number of one heterostructure, with its Fig. 1b/1c/1d and hot spots: at its configured
 # geometry (variant `base`, results/heterostructures/<het>/) and, for geometry.equilibrium_heterostructures,
 # at the van der Waals equilibrium of its lowest stacking (results/heterostructures/<het>/equilibrium/)
-for _variant, _sub in (("base", ""), (EQUILIBRIUM_VARIANT, f"{EQUILIBRIUM_VARIANT}/")):
+for _variant, _sub, _suffix in (
+    ("base", "", ""),
+    (EQUILIBRIUM_VARIANT, f"{EQUILIBRIUM_VARIANT}/", f"_{EQUILIBRIUM_VARIANT}"),
+):
 
     rule:
         name:
-            "extract_heterostructure" + ("" if _variant == "base" else f"_{_variant}")
+            f"extract_heterostructure{_suffix}"
         input:
             unpack(heterostructure_inputs(_variant)),
         output:
@@ -110,7 +113,7 @@ for _variant, _sub in (("base", ""), (EQUILIBRIUM_VARIANT, f"{EQUILIBRIUM_VARIAN
             fig1d=f"{HET_DIR}/{_sub}figures/fig1d.png",
             hotspots=f"{HET_DIR}/{_sub}figures/hotspots.png",
         log:
-            f"{LOGS}/extract/heterostructures/{{het}}{'' if _variant == 'base' else '_' + _variant}.log",
+            f"{LOGS}/extract/heterostructures/{{het}}{_suffix}.log",
         wildcard_constraints:
             het=het_wildcard(),
         conda:
