@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from isingflow.structures.errors import StructureError
-from isingflow.structures.heterostructures import ENSEMBLE_DEPTH_ANGSTROM, plan_heterostructure
+from isingflow.structures.heterostructures import ENSEMBLE_DEPTH_ANGSTROM, plan_heterostructure, sc_magnet_interfaces
 from isingflow.structures.materials import load_materials
 
 
@@ -99,8 +99,7 @@ def _with_supercells(spec: dict[str, Any], supercells) -> dict[str, Any]:
 
 def _interface(plan) -> int:
     """Index k of the first superconductor/magnet interface (layers k, k + 1)."""
-    sc, mag = set(plan.superconductor_layers), set(plan.magnet_layers)
-    return next(k for k in range(len(plan.layers) - 1) if {k, k + 1} & sc and {k, k + 1} & mag)
+    return sc_magnet_interfaces(len(plan.layers), plan.superconductor_layers, plan.magnet_layers)[0]
 
 
 def _derived(name: str, entry: Mapping[str, Any], plan, systems: Mapping[str, Any]) -> dict[str, dict]:

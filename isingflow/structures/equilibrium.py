@@ -21,6 +21,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from ase import Atoms
 
+from isingflow.structures.heterostructures import sc_magnet_interfaces
 from isingflow.structures.stacking import apply_shift
 
 
@@ -67,12 +68,6 @@ def _lateral_signature(atoms: Atoms, layers: Sequence[int]) -> list[tuple]:
     return sorted((s, float(x), float(y)) for s, (x, y) in zip(symbols, np.round(frac, 4)))
 
 
-def _interfaces(n_layers: int, superconductor_layers: Sequence[int], magnet_layers: Sequence[int]) -> list[int]:
-    """Interfaces k (layers k, k + 1) that join a superconductor and a magnet layer."""
-    sc, mag = set(superconductor_layers), set(magnet_layers)
-    return [k for k in range(n_layers - 1) if ({k, k + 1} & sc) and ({k, k + 1} & mag)]
-
-
 def equilibrium_stack(base: Atoms, base_record: Mapping[str, Any], bilayer_manifest: Mapping[str, Any],
                       bilayer_variant: Atoms, binding: Mapping[str, Any], superconductor_layers: Sequence[int],
                       magnet_layers: Sequence[int], vacuum_angstrom: float) -> tuple[Atoms, dict[str, Any]]:
@@ -106,7 +101,7 @@ def equilibrium_stack(base: Atoms, base_record: Mapping[str, Any], bilayer_manif
     base_shift = np.array((base_record.get("registry") or {}).get("shift_angstrom", [0.0, 0.0]), dtype=float)
     shift = np.array(rec["registry"]["shift_angstrom"], dtype=float) - base_shift
     moved = apply_shift(base, list(magnet_layers), shift)
-    lower = _interfaces(len(base_record["layers"]), superconductor_layers, magnet_layers)
+    lower = sc_magnet_interfaces(len(base_record["layers"]), superconductor_layers, magnet_layers)
     if not lower:
         raise EquilibriumError("the heterostructure has no superconductor/magnet interface")
     pair = [lower[0], lower[0] + 1]

@@ -116,6 +116,13 @@ def plan_heterostructure(name: str, layers: Sequence[str], materials: Mapping[st
     return HeterostructurePlan(**{**plan.__dict__, "auxiliary": _auxiliary(plan, mats)})
 
 
+def sc_magnet_interfaces(n_layers: int, superconductor_layers: Sequence[int],
+                         magnet_layers: Sequence[int]) -> list[int]:
+    """Interfaces k (between layers k and k + 1) that join a superconductor and a magnet layer."""
+    sc, mag = set(superconductor_layers), set(magnet_layers)
+    return [k for k in range(n_layers - 1) if ({k, k + 1} & sc) and ({k, k + 1} & mag)]
+
+
 def _auxiliary(plan: HeterostructurePlan, mats: list[Material]) -> dict[str, dict[str, Any]]:
     sc_mat, mag_mat = mats[plan.superconductor_layers[0]], mats[plan.magnet_layers[0]]
     out: dict[str, dict[str, Any]] = {}
@@ -123,8 +130,7 @@ def _auxiliary(plan: HeterostructurePlan, mats: list[Material]) -> dict[str, dic
         out[role] = {"name": f"{m.name}-1L", "spec": {"kind": "monolayer", "material": m.name,
                                                       "description": f"{m.name} monolayer"}}
     # the first superconductor/magnet interface of the stack
-    i = next(k for k in range(len(mats) - 1)
-             if {k, k + 1} & set(plan.superconductor_layers) and {k, k + 1} & set(plan.magnet_layers))
+    i = sc_magnet_interfaces(len(mats), plan.superconductor_layers, plan.magnet_layers)[0]
     d = plan.distances_angstrom[i]
     out["bilayer"] = {"name": f"{sc_mat.name}-{mag_mat.name}", "spec": {
         "kind": "stack", "layers": [{"material": sc_mat.name}, {"material": mag_mat.name}],
