@@ -60,18 +60,26 @@ def _table_lines(rows: list[dict]) -> list[str]:
     return lines
 
 
-def equilibrium_lines(parameters_json: str) -> list[str]:
-    """The geometry of the equilibrium column (stacking, d0, E_b) as a markdown paragraph."""
+def equilibrium_lines(parameters_json: str, lambda_at_d0_json: str | None = None) -> list[str]:
+    """The geometry of the equilibrium column (stacking, d0, E_b) as a markdown paragraph, with the
+    stacking average at each stacking's own d0 when ``lambda_at_d0_json`` is given."""
     g = json.loads(Path(parameters_json).read_text()).get("geometry") or {}
     if not g:
         return []
+    at_d0 = ""
+    if lambda_at_d0_json and Path(lambda_at_d0_json).is_file():
+        a = json.loads(Path(lambda_at_d0_json).read_text())
+        grid = ", ".join(f"n = {n}: {_fmt(v)}" for n, v in a["by_grid_meV"].items())
+        at_d0 = (f" With every lateral shift at the d0 of its own binding curve instead, ⟨λex⟩ = "
+                 f"{_fmt(a['lambda_ex_avg_meV'])} meV ({grid or a['method']}; "
+                 f"{Path(lambda_at_d0_json).name}).")
     corr = "counterpoise-corrected " if g.get("counterpoise_corrected") else "uncorrected (LCAO BSSE included) "
     per = ", ".join(f"{k} {_fmt(v)}" for k, v in g.get("stackings_e_b0_meV_per_angstrom2", {}).items())
     return ["", f"The van der Waals equilibrium column: the lowest-energy stacking {g['stacking']} of the "
             f"one-interface bilayer's PBE+D3(BJ) binding curves ({corr}E_b(d0) per stacking, meV/Å²: {per}), every "
             f"superconductor/magnet interface at its d0 = {_fmt(g['d0_angstrom'])} Å (configured: "
             f"{', '.join(_fmt(x) for x in g['base_distances_angstrom'])} Å). ⟨λex⟩ and B are the stacking "
-            "average at the configured distance in both columns (docs/geometry.md)."]
+            "average at the configured distance in both columns (docs/geometry.md)." + at_d0]
 
 
 def bound_lines(handoff: dict, paper_lambda_avg_meV: float | None) -> list[str]:
@@ -102,7 +110,7 @@ def write_summary(path: str, paper_values_file: str, parameter_files: dict[str, 
     rows = comparison_rows(paper, parameter_files)
     lines = [f"# Our numbers beside the paper's (profile `{profile}`)", ""] + _table_lines(rows)
     if parameter_files.get("equilibrium"):
-        lines += equilibrium_lines(parameter_files["equilibrium"])
+        lines += equilibrium_lines(parameter_files["equilibrium"], parameter_files.get("lambda_at_d0"))
     if model_peaks_csv and Path(model_peaks_csv).is_file():
         import csv
 

@@ -22,7 +22,8 @@ log.info("%s at d = %s Å (%d atoms), settings %s", smk.params.template, smk.wil
 start = time.perf_counter()
 summary = run_ground_state(atoms, smk.params.dft, smk.output.gpw, txt=smk.log.gpaw, xc=smk.params.gpaw["xc"],
                            hubbard_u_eV=smk.params.gpaw["hubbard_u_eV"],
-                           dipole_correction=smk.params.dipole_correction)
+                           dipole_correction=smk.params.dipole_correction, mesh_bands_path=smk.output.mesh,
+                           atom_layers=atoms.arrays["layer"].tolist())
 summary["wall_time_s"] = time.perf_counter() - start
 summary["d_angstrom"] = float(smk.wildcards.d)
 summary["template_variant"] = smk.params.template

@@ -120,6 +120,13 @@ def test_summary_has_the_equilibrium_column(tmp_path):
     assert next(r for r in rows if r["key"] == "vacancy_moment_muB")["ours_equilibrium"] is None
     text = (tmp_path / "summary.md").read_text()
     assert "van der Waals equilibrium" in text and "d0 = 6.52 Å" in text and "| 30 | 55 |" in text
+    assert "its own binding curve" not in text
+    files["lambda_at_d0"] = str(tmp_path / "lambda_ex_at_d0.json")
+    (tmp_path / "lambda_ex_at_d0.json").write_text(json.dumps(
+        {"lambda_ex_avg_meV": 41.5, "by_grid_meV": {"3": 41.5}, "method": "m"}))
+    write_summary(str(tmp_path / "summary.md"), str(REPO / "workflow" / "paper_values.yaml"), files, None, "smoke")
+    assert "at the d0 of its own binding curve instead, ⟨λex⟩ = 41.5 meV (n = 3: 41.5" in (
+        tmp_path / "summary.md").read_text()
     plain = write_summary(str(tmp_path / "plain.md"), str(REPO / "workflow" / "paper_values.yaml"),
                           {k: v for k, v in files.items() if k != "equilibrium"}, None, "smoke")
     assert "ours_equilibrium" not in plain[0] and "equilibrium" not in (tmp_path / "plain.md").read_text()
@@ -128,7 +135,8 @@ def test_summary_has_the_equilibrium_column(tmp_path):
 def test_workflow_wires_the_equilibrium_heterostructure(tmp_path):
     proc = run_snakemake(tmp_path, targets=["all"], extra=["-n", "--quiet", "rules"],
                          config={"profile": "smoke", "geometry": {"equilibrium_heterostructures": [TRILAYER]}})
-    for rule in ("binding_curves", "geometry_equilibrium_structure", "extract_heterostructure_equilibrium"):
+    for rule in ("binding_curves", "geometry_equilibrium_structure", "extract_heterostructure_equilibrium",
+                 "lambda_ex_at_equilibrium"):
         assert rule in proc.stdout
     bad = run_snakemake(tmp_path, extra=["-n"], check=False,
                         config={"profile": "smoke", "geometry": {"equilibrium_heterostructures": ["NbSe2-X"]}})

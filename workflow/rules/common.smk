@@ -263,6 +263,11 @@ def geometry_points(system, scan_distances):
     return points
 
 
+def geometry_mesh(point):
+    """The SCF-mesh band file of a binding-curve point (beside its ``gs.json``): λex along the curve."""
+    return point["gs"].rsplit("/", 1)[0] + "/mesh.npz"
+
+
 def geometry_point(system, name, scan_distances):
     """The binding-curve point ``name`` (``reg-<p1>-<p2>_d-<d>``) of ``system`` (see geometry_points)."""
     return next(p for p in geometry_points(system, scan_distances) if p["variant"] == name)
@@ -280,7 +285,10 @@ def summary_equilibrium(wildcards):
     """Input of the summary rule: the paper heterostructure's parameters at the van der Waals
     equilibrium, when geometry.equilibrium_heterostructures asks for them."""
     if PAPER_HET in EQUILIBRIUM_HETS:
-        return {"equilibrium": het_file(PAPER_HET, f"{EQUILIBRIUM_VARIANT}/parameters.json")}
+        return {
+            "equilibrium": het_file(PAPER_HET, f"{EQUILIBRIUM_VARIANT}/parameters.json"),
+            "lambda_at_d0": f"{RESULTS}/geometry/{HETEROSTRUCTURES[PAPER_HET].ensemble}/lambda_ex_at_d0.json",
+        }
     return {}
 
 

@@ -6,6 +6,7 @@
 #   results/geometry/<system>/bsse.json                       counterpoise check (LCAO ghosts)
 #   results/geometry/<system>/relaxed_layer.{json,extxyz}     strained layer relaxed at fixed cell
 #   results/geometry/<system>/binding.json                    E_b(d), d0, E_b(d0) per stacking
+#   results/geometry/<system>/lambda_ex_at_d0.json            ⟨λex⟩ with each stacking at its own d0
 #   results/figures/binding_<system>.png
 #   results/structures/<het>/equilibrium.extxyz             a heterostructure at its bilayer's lowest
 #   results/geometry/<het>/equilibrium.json                  stacking and d0 (equilibrium_heterostructures)
@@ -34,6 +35,7 @@ rule geometry_scan_point:
         structure=f"{RESULTS}/geometry/{{system}}/scan/{{registry}}_d-{{d}}/structure.extxyz",
         gpw=f"{RESULTS}/geometry/{{system}}/scan/{{registry}}_d-{{d}}/gs.gpw",
         summary=f"{RESULTS}/geometry/{{system}}/scan/{{registry}}_d-{{d}}/gs.json",
+        mesh=f"{RESULTS}/geometry/{{system}}/scan/{{registry}}_d-{{d}}/mesh.npz",
     log:
         log=f"{LOGS}/geometry/{{system}}/scan/{{registry}}_d-{{d}}.log",
         gpaw=f"{LOGS}/geometry/{{system}}/scan/{{registry}}_d-{{d}}.gpaw.txt",
@@ -161,6 +163,32 @@ rule binding_curves:
         "../../scripts/geometry_binding.py"
 
 
+rule lambda_ex_at_equilibrium:
+    """⟨λex⟩ with every lateral shift at the d0 of its own binding curve: λex(τ, d) from the SCF mesh of
+    every binding-curve point, interpolated to d0(τ) (isingflow.extract.equilibrium_average)."""
+    input:
+        binding=f"{RESULTS}/geometry/{{system}}/binding.json",
+        manifest=manifest_file,
+        mesh=lambda wc: [geometry_mesh(p) for p in geometry_points(wc.system, GEOMETRY["scan_distances_angstrom"])],
+    output:
+        f"{RESULTS}/geometry/{{system}}/lambda_ex_at_d0.json",
+    log:
+        f"{LOGS}/geometry/{{system}}/lambda_ex_at_d0.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    params:
+        points=lambda wc: [
+            {k: p[k] for k in ("stacking", "variant", "d_angstrom")}
+            for p in geometry_points(wc.system, GEOMETRY["scan_distances_angstrom"])
+        ],
+        superconductor_layers=lambda wc: superconductor_layers_of(config, wc.system),
+        lambda_ex=config["extract"]["lambda_ex"],
+        stacking_grids=config["extract"]["ensemble"]["stacking_grids"],
+    script:
+        "../../scripts/geometry_lambda_at_d0.py"
+
+
 rule geometry_equilibrium_structure:
     """A heterostructure at the lowest-energy stacking of its one-interface bilayer, every
     superconductor/magnet interface at that stacking's d0 (isingflow.structures.equilibrium)."""
@@ -198,6 +226,7 @@ rule geometry:
             for s in GEOMETRY_SYSTEMS
             for path in (
                 f"geometry/{s}/binding.json",
+                f"geometry/{s}/lambda_ex_at_d0.json",
                 f"figures/binding_{s}.png",
                 f"geometry/{s}/bsse.json",
                 f"geometry/{s}/relaxed_layer.json",
