@@ -265,7 +265,7 @@ def geometry_points(system, scan_distances):
 
 def geometry_mesh(point):
     """The SCF-mesh band file of a binding-curve point (beside its ``gs.json``): λex along the curve."""
-    return point["gs"].rsplit("/", 1)[0] + "/mesh.npz"
+    return os.path.join(os.path.dirname(point["gs"]), "mesh.npz")
 
 
 def geometry_point(system, name, scan_distances):
