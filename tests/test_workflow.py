@@ -103,6 +103,19 @@ def test_heterostructure_extraction_smoke(smoke_chain):
         assert (tmp_path / f"results/figures/{fig}.png").stat().st_size > 10_000
 
 
+def test_ensemble_members_restart_from_a_neighbouring_registry(smoke_chain):
+    """The smoke bilayer ensemble (three-fold shifts at one distance): the member (⅔, ⅓) starts from
+    the converged (⅓, ⅔), which is drawn as its input, and its gs.json says the restart was used."""
+    tmp_path, _ = smoke_chain
+    dft = tmp_path / "results/dft/NbSe2-CrBr3"
+    target = json.loads((dft / "reg-0.667-0.333_d-6.88/gs.json").read_text())
+    source = json.loads((dft / "reg-0.333-0.667_d-6.88/gs.json").read_text())
+    assert source["restart"] is None
+    assert target["restart"]["used"] is True, target["restart"]
+    assert target["restart"]["source"].endswith("reg-0.333-0.667_d-6.88/gs.gpw")
+    assert any(path.endswith("reg-0.333-0.667_d-6.88/gs.gpw") for path in target["provenance"]["inputs"])
+
+
 def test_a_magnet_from_a_cif_file_goes_through_the_whole_chain(smoke_chain):
     """NbSe2/Cr2Ge2Te6/NbSe2 (Cr2Ge2Te6 cut from a bulk CIF) through structures, DFT, extraction and
     the hand-off into its own folder, with a row in the comparison; the paper's outputs untouched."""

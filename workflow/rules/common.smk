@@ -6,6 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir)))  # isingflow importable without installation
 
 from isingflow import structures as _structures
+from isingflow.dft.restart_plan import restart_sources
 from isingflow.config import (
     ConfigError,
     fill_schema_defaults,
@@ -182,6 +183,25 @@ def dft_variant(system, variant):
     another variant reuses that one's calculation, unless the two use different settings."""
     twin = STRUCTURE_DUPLICATES.get(system, {}).get(variant, variant)
     return twin if dft_settings(system, twin) == dft_settings(system, variant) else variant
+
+
+# ensemble members that start their SCF from a converged neighbouring registry (profile key
+# restart_from_neighbour; isingflow.dft.restart_plan): target variant -> source variant, per system
+RESTART_SOURCES = (
+    {s: restart_sources({v: p for v, (_a, p) in b.items() if v in ensemble_variants(s)}) for s, b in _BUILT.items()}
+    if DFT.get("restart_from_neighbour")
+    else {}
+)
+
+
+def restart_source(wildcards):
+    """Input of a ground state that restarts from a neighbouring registry: the source's gs.gpw and
+    gs.json (its GPAW parameters are compared at run time); none for every other ground state."""
+    source = RESTART_SOURCES.get(wildcards.system, {}).get(wildcards.variant)
+    if source is None or dft_settings(wildcards.system, source) != dft_settings(wildcards.system, wildcards.variant):
+        return []
+    folder = f"{RESULTS}/dft/{wildcards.system}/{dft_variant(wildcards.system, source)}"
+    return [f"{folder}/gs.gpw", f"{folder}/gs.json"]
 
 
 def dipole_correction(wildcards):

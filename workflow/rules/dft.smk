@@ -9,9 +9,11 @@
 
 
 rule dft_ground_state:
-    """Spin-polarised-capable GPAW SCF; the .gpw restart file is kept and reused."""
+    """Spin-polarised-capable GPAW SCF; the .gpw restart file is kept and reused.  An ensemble
+    member may start from a converged neighbouring registry (input ``restart``; common.smk)."""
     input:
         structure=structure_file,
+        restart=restart_source,
     output:
         gpw=f"{RESULTS}/dft/{{system}}/{{variant}}/gs.gpw",
         summary=f"{RESULTS}/dft/{{system}}/{{variant}}/gs.json",

@@ -109,7 +109,8 @@ def run_ground_state(atoms: Atoms, settings: dict[str, Any], gpw_path: str | os.
                      dipole_correction: bool | None = None,
                      cache_dir: str | os.PathLike | None = None,
                      mesh_bands_path: str | os.PathLike | None = None,
-                     atom_layers: list[int] | None = None) -> dict[str, Any]:
+                     atom_layers: list[int] | None = None,
+                     restart_from: tuple[str | os.PathLike, dict[str, Any]] | None = None) -> dict[str, Any]:
     """Self-consistent ground state of ``atoms``; writes the ``.gpw`` restart file.
 
     With ``cache_dir``, every converged ``.gpw`` is also kept there under the hash of its
@@ -120,6 +121,11 @@ def run_ground_state(atoms: Atoms, settings: dict[str, Any], gpw_path: str | os.
     With ``mesh_bands_path`` the eigenvalues on the irreducible SCF k-mesh, with their weights
     and per-atom projections (and ``atom_layers``), are written as a normalised band file: enough
     for Fermi-surface averages (e.g. λex of every variant of an ensemble) without a band job.
+
+    With ``restart_from`` = (converged neighbour's ``.gpw``, its ``gpaw_parameters``) the SCF of
+    the + seed starts from the neighbour's LCAO coefficients moved with the atoms
+    (:mod:`isingflow.dft.gpaw.restart`), under the same criteria and the same moment gate; where
+    that would not be the same calculation it starts from scratch.  ``restart`` records which.
 
     Returns a summary: total energy (eV), Fermi level (eV), total and per-atom (PAW-sphere)
     magnetic moments (µB), with ``atom_layers`` the moment of every layer integrated over its slab
@@ -133,6 +139,7 @@ def run_ground_state(atoms: Atoms, settings: dict[str, Any], gpw_path: str | os.
     for sign in signs:
         txt_s = txt if sign == signs[0] or txt in (None, "-") else f"{txt}.seed-minus"
         sol = _solve(seed_moments(atoms, seeds, sign) if seeds else atoms, sign, settings, cache_dir, txt_s,
+                     restart_from if sign == +1 else None,
                      xc=xc, hubbard_u_eV=hubbard_u_eV, dipole_correction=dipole_correction)
         solutions.append(sol.record())
         if best is None or sol.energy_eV < best.energy_eV:
@@ -145,9 +152,8 @@ def run_ground_state(atoms: Atoms, settings: dict[str, Any], gpw_path: str | os.
     if best.cached is not None:
         _link_or_copy(best.cached, gpw_path)
     else:
-        with atomic_path(gpw_path) as tmp:
-            calc.write(str(tmp))
-    magnetic = {"seed_solutions": solutions, "seed_sign_kept": best.sign,
+        _write_gpw(calc, gpw_path, best.params)
+    magnetic = {"seed_solutions": solutions, "seed_sign_kept": best.sign, "restart": best.restart,
                 "moment_history": asdict(best.history) if best.history is not None else None,
                 "layer_moments_muB": (layer_slab_moments(calc, atom_layers)
                                       if best.params["spinpol"] and atom_layers is not None else None)}
@@ -167,15 +173,18 @@ class _Solution:
     inputs_hash: str
     cached: Path | None
     history: MomentHistory | None
+    restart: dict[str, Any] | None = None
 
     def record(self) -> dict[str, Any]:
         magmoms = self.calc.get_magnetic_moments() if self.params["spinpol"] else []
         return {"seed_sign": self.sign, "energy_eV": float(self.energy_eV), "inputs_hash": self.inputs_hash[:16],
                 "magmom_total_muB": float(self.calc.get_magnetic_moment()) if self.params["spinpol"] else 0.0,
-                "magmoms_muB": [round(float(m), 6) for m in magmoms], "reused_converged_gpw": self.reused}
+                "magmoms_muB": [round(float(m), 6) for m in magmoms], "reused_converged_gpw": self.reused,
+                "restart": self.restart}
 
 
-def _solve(atoms: Atoms, sign: int, settings: dict[str, Any], cache_dir, txt, **physics) -> _Solution:
+def _solve(atoms: Atoms, sign: int, settings: dict[str, Any], cache_dir, txt, restart_from=None,
+           **physics) -> _Solution:
     """A converged SCF of ``atoms`` (already seeded): new, or the cached one of the same inputs."""
     params = gpaw_parameters(atoms, settings, **physics)
     tol = settings.get("scf_magmom_tol_muB")
@@ -185,9 +194,10 @@ def _solve(atoms: Atoms, sign: int, settings: dict[str, Any], cache_dir, txt, **
     inputs_hash = hash_object(key)
     cached = Path(cache_dir) / f"gs-{inputs_hash[:20]}.gpw" if cache_dir is not None else None
     criterion = MagneticMomentCriterion(tol) if params["spinpol"] and tol else None
-    calc, energy, reused = _converged_calculator(atoms, params, settings, cached, txt, criterion)
+    calc, energy, reused, restart = _converged_calculator(atoms, params, settings, cached, txt, criterion,
+                                                          restart_from)
     history = _moment_history(calc, atoms, settings, criterion, cached, reused)
-    return _Solution(calc, energy, reused, sign, params, inputs_hash, cached, history)
+    return _Solution(calc, energy, reused, sign, params, inputs_hash, cached, history, restart)
 
 
 def _moment_history(calc, atoms: Atoms, settings, criterion, cached: Path | None, reused: bool):
@@ -207,8 +217,9 @@ def _moment_history(calc, atoms: Atoms, settings, criterion, cached: Path | None
 
 
 def _converged_calculator(atoms: Atoms, params: dict[str, Any], settings: dict[str, Any], cached: Path | None,
-                          txt, criterion=None) -> tuple[Any, float, bool]:
-    """(calculator, energy in eV, reused): the cached converged ``.gpw`` when there is one, else a new SCF.
+                          txt, criterion=None, restart_from=None) -> tuple[Any, float, bool, dict | None]:
+    """(calculator, energy in eV, reused, restart record): the cached converged ``.gpw`` when there
+    is one, else an SCF, from the neighbour of ``restart_from`` where that is the same calculation.
 
     ``criterion`` (a :class:`MagneticMomentCriterion`) is added to GPAW's convergence criteria.
     """
@@ -217,14 +228,23 @@ def _converged_calculator(atoms: Atoms, params: dict[str, Any], settings: dict[s
     txt = str(txt) if txt is not None else None
     if cached is not None and cached.is_file():
         calc = GPAW(str(cached), txt=txt)
-        return calc, calc.get_potential_energy(), True
+        return calc, calc.get_potential_energy(), True, None
     atoms = atoms.copy()
-    gpaw_kwargs = dict(params)
+    convergence = dict(params["convergence"])
     if criterion is not None:
-        gpaw_kwargs["convergence"] = {**params["convergence"], "custom": [criterion]}
+        convergence["custom"] = [criterion]
     with warnings.catch_warnings():  # GPAW warns that a custom criterion is not stored in .gpw files
         warnings.filterwarnings("ignore", message="Custom convergence criterion")
-        calc = GPAW(txt=txt, **gpaw_kwargs)
+        restart = None
+        if restart_from is not None:
+            from isingflow.dft.gpaw.restart import restarted_calculator, set_convergence
+
+            restart = restarted_calculator(restart_from[0], restart_from[1], atoms, params, txt=txt)
+            if restart.used:
+                set_convergence(restart.calc, convergence, params["maxiter"])
+                atoms = restart.calc.get_atoms().copy()   # the moved atoms: no change left to detect
+        calc = restart.calc if restart is not None and restart.used else GPAW(
+            txt=txt, **{**params, "convergence": convergence})
         atoms.calc = calc
         try:
             energy = atoms.get_potential_energy()
@@ -234,9 +254,15 @@ def _converged_calculator(atoms: Atoms, params: dict[str, Any], settings: dict[s
                 f"{settings['scf_energy_tol_eV']} eV, density tol {settings['scf_density_tol']}, moment tol "
                 f"{settings.get('scf_magmom_tol_muB')} µB): {exc}") from exc
     if cached is not None:
-        with atomic_path(cached) as tmp:
-            calc.write(str(tmp))
-    return calc, energy, False
+        _write_gpw(calc, cached, params)
+    return calc, energy, False, restart.record() if restart is not None else None
+
+
+def _write_gpw(calc, path, params: dict[str, Any]) -> None:
+    """Write a converged ``.gpw`` atomically; LCAO files keep their wave functions (a few MB of
+    coefficients), so that a neighbouring registry can restart from them."""
+    with atomic_path(path) as tmp:
+        calc.write(str(tmp), mode="all" if params.get("mode") == "lcao" else "")
 
 
 def _vacuum_summary(calc) -> dict[str, Any]:
